@@ -1,0 +1,1 @@
+"""HTTP service: thin routes over `triage.Triage`."""

@@ -1,0 +1,33 @@
+"""Annotated dependencies: routes declare what they need, the app state provides it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from triage import Settings, Triage
+
+
+@dataclass
+class ServiceState:
+    settings: Settings
+    triage: Triage | None = None
+    # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def get_state(request: Request) -> ServiceState:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def get_triage(state: Annotated[ServiceState, Depends(get_state)]) -> Triage:
+    if state.triage is None:
+        raise HTTPException(503, "the model is not loaded yet; retry in a few seconds (see /readyz)")
+    return state.triage
+
+
+StateDep = Annotated[ServiceState, Depends(get_state)]
+TriageDep = Annotated[Triage, Depends(get_triage)]

@@ -1,0 +1,56 @@
+"""Thin routes: validate, call `Triage`, return. No logic lives here."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Response
+
+from api.deps import StateDep, TriageDep
+from api.schemas import Health, ModelInfo, TicketIn, TriageResult
+
+router = APIRouter()
+
+
+def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> list[dict[str, Any]]:
+    records = [t.model_dump() for t in tickets]
+    with state.lock:
+        return triage.classify(records, batch_size=state.settings.batch_size)
+
+
+@router.post("/v1/classify", response_model=TriageResult, response_model_exclude_unset=True,
+             summary="Triage one ticket", tags=["triage"])
+def classify(ticket: TicketIn, state: StateDep, triage: TriageDep) -> dict[str, Any]:
+    return _classify(state, triage, [ticket])[0]
+
+
+@router.post("/v1/classify/batch", response_model=list[TriageResult], response_model_exclude_unset=True,
+             summary="Triage a list of tickets", tags=["triage"])
+def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
+                   triage: TriageDep) -> list[dict[str, Any]]:
+    if len(tickets) > state.settings.max_batch:
+        raise HTTPException(413, f"{len(tickets)} tickets in one batch; the limit is {state.settings.max_batch} "
+                                 "(TRIAGE_MAX_BATCH). Send several smaller batches.")
+    return _classify(state, triage, tickets)
+
+
+@router.get("/v1/model", response_model=ModelInfo, summary="Model version, training data and metrics",
+            tags=["model"])
+def model_info(triage: TriageDep) -> dict[str, Any]:
+    m = triage.manifest
+    return {"model_version": m["model_version"], "created_at": m.get("created_at"), "embedder": m["embedder"],
+            "heads": m["heads"], "data": m["data"], "metrics": m["metrics"], "mlflow": m.get("mlflow")}
+
+
+@router.get("/healthz", response_model=Health, tags=["ops"], summary="The process is alive")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=Health, tags=["ops"], summary="The model is loaded and serving",
+            responses={503: {"model": Health}})
+def readyz(state: StateDep, response: Response) -> dict[str, Any]:
+    if state.triage is None:
+        response.status_code = 503
+        return {"status": "loading"}
+    return {"status": "ready", "model_version": state.triage.model_version}

@@ -1,0 +1,1 @@
+"""Training pipeline: the only writer of model bundles."""

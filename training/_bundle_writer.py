@@ -1,0 +1,79 @@
+"""Writing bundles so that a crash never leaves a half-written one.
+
+Everything goes into a temporary sibling directory, is fsynced, and only then
+replaces the old bundle by rename; a kill at any point leaves either the old
+bundle or the new one in place (the old one, at worst, under `<out>.prev-*`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from triage._bundle import FORMAT, FORMAT_VERSION, MANIFEST, file_sha256, library_versions
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in sorted(root.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def model_version(data_sha: str) -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + data_sha[:7]
+
+
+def write_bundle(out: Path, heads: dict[str, Any], manifest: dict[str, Any],
+                 extra_files: dict[str, Path] | None = None) -> Path:
+    """Serialize heads, write the manifest last, then swap the directory into place."""
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f"{out.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        head_info = {}
+        for name, head in heads.items():
+            rel = f"heads/{name}.joblib"
+            (tmp / "heads").mkdir(exist_ok=True)
+            joblib.dump(head, tmp / rel, compress=3)
+            head_info[name] = {**head.summary(), "file": rel, "sha256": file_sha256(tmp / rel)}
+        for rel, src in (extra_files or {}).items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tmp / rel)
+        full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
+                "versions": library_versions(), "heads": head_info}
+        (tmp / MANIFEST).write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        _fsync_tree(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _swap(tmp, out)
+    return out
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    prev = None
+    if out.exists():
+        prev = out.with_name(f"{out.name}.prev-{uuid.uuid4().hex[:8]}")
+        os.replace(out, prev)
+    os.replace(tmp, out)
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if prev is not None:
+        shutil.rmtree(prev, ignore_errors=True)

@@ -1,0 +1,64 @@
+"""Plots a person would rather look at than read: confusion matrix, risk-coverage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: CI and servers have no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import confusion_matrix  # noqa: E402
+
+
+def plot_confusion(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], title: str,
+                   path: Path) -> Path:
+    """Row-normalised, so rare classes are as readable as common ones."""
+    cm = confusion_matrix(y_true, y_pred, labels=list(labels)).astype(float)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    size = max(5.0, 0.45 * len(labels) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(labels)), [str(lb)[:28] for lb in labels], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(len(labels)), [str(lb)[:28] for lb in labels], fontsize=8)
+    if len(labels) <= 25:
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                if cm[i, j]:
+                    ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+                            color="white" if norm[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="share of true class")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_risk_coverage(coverage: Sequence[float], precision: Sequence[float], threshold_point: tuple[float, float],
+                       target: float, title: str, path: Path) -> Path:
+    """Precision of the covered tickets against the share covered; the dot is the chosen threshold."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(coverage, precision, label="held-out tickets")
+    ax.axhline(target, color="grey", linestyle="--", label=f"target precision {target:.0%}")
+    cov, prec = threshold_point
+    if cov > 0:
+        ax.scatter([cov], [prec], color="red", zorder=3, label=f"threshold: {cov:.0%} covered at {prec:.0%}")
+    ax.set_xlabel("coverage (share of tickets answered, not abstained)")
+    ax.set_ylabel("precision of answered tickets")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

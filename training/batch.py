@@ -1,0 +1,110 @@
+"""`triage predict` and `triage evaluate`: a bundle over a file of tickets."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from triage._data import Mapping, load_tickets
+from triage._triage import TOP_LEVEL_HEADS, Triage, load_triage
+from triage.heads import Features
+from triage.settings import Settings
+from training._metrics import head_metrics
+from training._plots import plot_confusion, plot_risk_coverage
+
+_RECORD_FIELDS = ("id", "subject", "body", "language", "created_at", "customer", "channel")
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = [c for c in _RECORD_FIELDS if c in df.columns]
+    return df[cols].to_dict(orient="records")  # type: ignore[return-value]
+
+
+def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | None = None,
+                 kb: Path | None = None, settings: Settings | None = None, batch: int = 256) -> int:
+    """Classify in created_at order (input order where absent); write atomically."""
+    settings = settings or Settings()
+    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+    df = load_tickets([input], mapping)
+    if df["created_at"].notna().any():
+        df = df.sort_values("created_at", kind="stable", na_position="first")
+    records = _records(df)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        for start in tqdm(range(0, len(records), batch), desc="classifying", unit="batch"):
+            for result in triage.classify(records[start:start + batch], batch_size=settings.batch_size):
+                fh.write(json.dumps(result, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, output)
+    return len(records)
+
+
+def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | None = None,
+                  settings: Settings | None = None) -> dict[str, dict[str, Any]]:
+    """Metrics and plots for every head whose label column the data has."""
+    settings = settings or Settings()
+    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+    df = load_tickets([data], mapping)
+    feats = triage.features(_records(df), batch_size=settings.batch_size, progress=True)
+    report.mkdir(parents=True, exist_ok=True)
+    metrics: dict[str, dict[str, Any]] = {}
+    for name, head in triage.heads.items():
+        if name not in df.columns:
+            continue
+        metrics[name] = _evaluate_head(head, name, df, feats, report)
+    if not metrics:
+        raise_no_labels(triage, df)
+    (report / "metrics.json").write_text(json.dumps({"model_version": triage.model_version, "data": str(data),
+                                                     "rows": len(df), "metrics": metrics},
+                                                    ensure_ascii=False, indent=2), encoding="utf-8")
+    (report / "report.md").write_text(_markdown(triage, data, metrics), encoding="utf-8")
+    return metrics
+
+
+def _evaluate_head(head: Any, name: str, df: pd.DataFrame, feats: Features, report: Path) -> dict[str, Any]:
+    values = df[name].astype("string").str.strip()
+    rows = np.nonzero((values.notna() & (values != "")).to_numpy())[0]
+    y = values.iloc[rows].to_numpy(dtype=object)
+    probs = head.predict_proba(feats.subset(rows))
+    m = head_metrics(head.classes_, probs, y, head.threshold_, head.target_precision)
+    pred = head.classes_[probs.argmax(axis=1)]
+    plot_confusion(y, pred, sorted(set(head.classes_) | set(y)), f"{name}: confusion",
+                   report / f"confusion_{name}.png")
+    from triage.heads._abstain import risk_coverage
+
+    curve = risk_coverage(probs.max(axis=1), (pred == y).astype(float))
+    plot_risk_coverage(curve["coverage"], curve["precision"],
+                       (m["threshold_coverage"], m["threshold_precision"] or 0.0), head.target_precision,
+                       f"{name}: risk-coverage", report / f"risk_coverage_{name}.png")
+    return m
+
+
+def raise_no_labels(triage: Triage, df: pd.DataFrame) -> None:
+    from triage.errors import DataError
+
+    raise DataError(f"the data has none of the bundle's label columns {sorted(triage.heads)}; "
+                    f"columns found: {[c for c in df.columns if not c.startswith('_')]}. "
+                    "Use --config to map them.")
+
+
+def _markdown(triage: Triage, data: Path, metrics: dict[str, dict[str, Any]]) -> str:
+    lines = [f"# Evaluation of {triage.model_version}", "", f"Data: `{data}`", "",
+             "| head | n | accuracy | macro-F1 | top-3 | coverage at target precision (oracle) | "
+             "coverage / precision at the bundle's threshold | ECE |", "|---|---|---|---|---|---|---|---|"]
+    for name, m in metrics.items():
+        cov_key = next((k for k in m if k.startswith("coverage_at_p")), "")
+        lines.append(f"| {name} | {m['n']} | {m['accuracy']} | {m['macro_f1']} | {m['top3_accuracy']} | "
+                     f"{m.get(cov_key)} | {m['threshold_coverage']} / {m['threshold_precision']} | {m['ece']} |")
+    lines += ["", "Plots: " + ", ".join(f"`confusion_{n}.png`, `risk_coverage_{n}.png`" for n in metrics)]
+    kinds = [n for n in metrics if n in TOP_LEVEL_HEADS]
+    if kinds:
+        lines += ["", f"Top-level heads evaluated: {', '.join(kinds)}."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,156 @@
+"""The `triage` command (contract §3).
+
+Exit codes: 0 success, 2 bad arguments or bad input (the message names the
+file, line and field), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from triage.errors import BundleError, DataError, EmbedderError, TriageError
+
+app = typer.Typer(
+    help="Ticket triage: train models on your helpdesk history, classify new tickets, serve the API.\n\n"
+         "Typical flow: `triage train --data tickets.csv --target category --out models/current`, then "
+         "`triage serve --model models/current`.",
+    no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML column mapping for a foreign export.")]
+ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
+KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index directory (optional).")]
+
+
+def _exits(func: F) -> F:
+    """Turn library errors into the contract's exit codes and a readable message."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (DataError, BundleError, EmbedderError) as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from exc
+        except TriageError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from exc
+    return wrapper  # type: ignore[return-value]
+
+
+def _mapping(config: Path | None) -> Any:
+    from triage._data import Mapping
+
+    return Mapping.load(config) if config else None
+
+
+@app.command()
+@_exits
+def train(
+    data: DataOpt,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the bundle (replaced atomically).")],
+    config: ConfigOpt = None,
+    target: Annotated[list[str] | None, typer.Option("--target", help="Column to learn (category, priority...); "
+                                                     "repeatable. module/owner are learned when present.")] = None,
+    features: Annotated[str, typer.Option(help="hybrid (embeddings + TF-IDF), dense or lexical.")] = "hybrid",
+    target_precision: Annotated[float, typer.Option(min=0.5, max=0.999, help="Heads abstain below the "
+                                                    "confidence that reaches this precision.")] = 0.9,
+    test_size: Annotated[float, typer.Option(min=0.05, max=0.5, help="Held-out share for the metrics.")] = 0.2,
+    mlflow: Annotated[bool, typer.Option(help="Log the run to MLflow.")] = True,
+) -> None:
+    """Fit every head the data has labels for, evaluate on a held-out split, write a bundle, log to MLflow."""
+    from training.pipeline import TrainOptions
+    from training.pipeline import train as run_train
+
+    if features not in ("hybrid", "dense", "lexical"):
+        raise typer.BadParameter("choose hybrid, dense or lexical", param_hint="--features")
+    opts = TrainOptions(targets=target or [], features=features, target_precision=target_precision,
+                        test_size=test_size, mlflow=mlflow)
+    result = run_train(data, out, mapping=_mapping(config), options=opts)
+    _print_metrics(result.metrics)
+    console.print(f"[green]Bundle[/] {result.bundle}  version {result.manifest['model_version']}")
+    if "mlflow" in result.manifest:
+        console.print(f"MLflow run {result.manifest['mlflow']['run_id']}, registered as "
+                      f"{result.manifest['mlflow']['registered_model']} v{result.manifest['mlflow']['model_version']}")
+
+
+@app.command()
+@_exits
+def predict(
+    model: ModelOpt,
+    input: Annotated[Path, typer.Option("--input", help="Tickets to classify (CSV, JSONL, Parquet).")],
+    output: Annotated[Path, typer.Option("--output", help="JSON lines, one result per ticket.")],
+    config: ConfigOpt = None,
+    kb: KbOpt = None,
+) -> None:
+    """Classify tickets in created_at order and write one contract §4 result per line."""
+    from training.batch import predict_file
+
+    n = predict_file(model, input, output, mapping=_mapping(config), kb=kb)
+    console.print(f"[green]Wrote[/] {n} results to {output}")
+
+
+@app.command()
+@_exits
+def evaluate(
+    model: ModelOpt,
+    data: Annotated[Path, typer.Option("--data", help="Labelled tickets to evaluate on.")],
+    report: Annotated[Path, typer.Option("--report", help="Directory for metrics.json, report.md and plots.")],
+    config: ConfigOpt = None,
+    kb: KbOpt = None,
+) -> None:
+    """Score a bundle on labelled tickets: accuracy, macro-F1, top-3, coverage at the target precision."""
+    from training.batch import evaluate_file
+
+    metrics = evaluate_file(model, data, report, mapping=_mapping(config))
+    _print_metrics(metrics)
+    console.print(f"[green]Report[/] {report / 'report.md'}")
+
+
+@app.command()
+def serve(
+    model: ModelOpt,
+    kb: KbOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (docs at /docs) for a bundle."""
+    import uvicorn
+
+    os.environ["TRIAGE_MODEL_DIR"] = str(model.resolve())
+    if kb is not None:
+        os.environ["TRIAGE_KB_DIR"] = str(kb.resolve())
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+
+
+def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="held-out quality")
+    cols = ["n", "accuracy", "macro_f1", "top3_accuracy", "coverage_at_p90", "threshold_coverage",
+            "threshold_precision", "ece"]
+    table.add_column("head")
+    for col in cols:
+        table.add_column(col, justify="right")
+    for head, m in metrics.items():
+        table.add_row(head, *[str(m.get(c, "")) for c in cols])
+    console.print(table)
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("TRIAGE_LOG_LEVEL", "WARNING"), stream=sys.stderr)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""`triage train`: data in, embeddings once, every head fitted, evaluated, bundled and logged."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.console import Console
+from sklearn.model_selection import train_test_split
+
+from triage._data import Mapping, load_tickets
+from triage._embedding import CachedEmbedder, Embedder, load_embedder
+from triage.errors import DataError
+from triage.heads import Features, LabelHead
+from triage.settings import Settings
+from training._bundle_writer import model_version, write_bundle
+from training._metrics import head_metrics
+from training._plots import plot_confusion, plot_risk_coverage
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+AUTO_HEADS = ("module", "owner")  # fitted whenever the column is present (contract §3)
+
+
+@dataclass
+class TrainOptions:
+    targets: list[str] = field(default_factory=list)
+    features: str = "hybrid"
+    target_precision: float = 0.9
+    test_size: float = 0.2
+    refit_full: bool = True
+    cv: int = 5
+    seed: int = 0
+    mlflow: bool = True
+
+
+@dataclass
+class TrainResult:
+    bundle: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, dict[str, Any]]
+    plots: list[Path]
+
+
+def data_fingerprint(df: pd.DataFrame) -> str:
+    digest = hashlib.sha256()
+    for row in df[["id", "text"]].itertuples(index=False):
+        digest.update(f"{row.id}\x1f{row.text}\x1e".encode())
+    return digest.hexdigest()
+
+
+def resolve_targets(df: pd.DataFrame, requested: list[str]) -> list[str]:
+    """Requested targets must exist; module/owner join automatically when present."""
+    targets = list(dict.fromkeys(requested))
+    for name in targets:
+        if name not in df.columns:
+            cols = [c for c in df.columns if not c.startswith("_") and c != "text"]
+            raise DataError(f"target '{name}' is not a column of the data; columns: {cols}. "
+                            "Map it with a mapping file (columns: {name: 'Source column'}).", field=name)
+    for name in AUTO_HEADS:
+        if name in df.columns and name not in targets and labelled(df, name).sum() > 0:
+            targets.append(name)
+    if not targets:
+        raise DataError("nothing to learn: give --target NAME (e.g. category, priority) or a mapping "
+                        "with 'targets:', or include a 'module' or 'owner' column")
+    return targets
+
+
+def labelled(df: pd.DataFrame, target: str) -> pd.Series:
+    values = df[target].astype("string").str.strip()
+    return values.notna() & (values != "")
+
+
+def split(df: pd.DataFrame, test_size: float, stratify_on: str | None, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Time-based when every ticket has a date (the honest test of a deployed model), else stratified."""
+    idx = np.arange(len(df))
+    if df["created_at"].notna().all():
+        order = np.argsort(df["created_at"].to_numpy(), kind="stable")
+        cut = int(round(len(df) * (1 - test_size)))
+        return np.sort(order[:cut]), np.sort(order[cut:]), "time"
+    strat = None
+    if stratify_on is not None:
+        y = df[stratify_on].astype(str).to_numpy()
+        _, counts = np.unique(y, return_counts=True)
+        strat = y if counts.min() >= 2 else None
+    train, test = train_test_split(idx, test_size=test_size, stratify=strat, random_state=seed)
+    return np.sort(train), np.sort(test), "stratified" if strat is not None else "random"
+
+
+def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, opts: TrainOptions) -> LabelHead:
+    mask = labelled(df.iloc[rows], target).to_numpy()
+    rows = rows[mask]
+    head = LabelHead(target=target, features=opts.features, target_precision=opts.target_precision,  # type: ignore[arg-type]
+                     cv=opts.cv, random_state=opts.seed)
+    return head.fit(feats.subset(rows), df[target].iloc[rows].astype(str).str.strip().to_numpy())
+
+
+def evaluate_head(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.ndarray, plot_dir: Path,
+                  ) -> tuple[dict[str, Any], list[Path]]:
+    target = head.target
+    rows = rows[labelled(df.iloc[rows], target).to_numpy()]
+    if len(rows) == 0:
+        return {"n": 0}, []
+    y = df[target].iloc[rows].astype(str).str.strip().to_numpy()
+    probs = head.predict_proba(feats.subset(rows))
+    metrics = head_metrics(head.classes_, probs, y, head.threshold_, head.target_precision)
+    pred = head.classes_[probs.argmax(axis=1)]
+    plots = [plot_confusion(y, pred, list(head.classes_), f"{target}: held-out confusion",
+                            plot_dir / f"confusion_{target}.png")]
+    from triage.heads._abstain import risk_coverage
+
+    conf = probs.max(axis=1)
+    curve = risk_coverage(conf, (pred == y).astype(float))
+    point = (metrics["threshold_coverage"], metrics["threshold_precision"] or 0.0)
+    plots.append(plot_risk_coverage(curve["coverage"], curve["precision"], point, head.target_precision,
+                                    f"{target}: risk-coverage (held out)", plot_dir / f"risk_coverage_{target}.png"))
+    return metrics, plots
+
+
+def embed_all(embedder: Embedder, texts: list[str], batch_size: int) -> Features:
+    console.print(f"[bold]Embedding[/] {len(texts)} tickets with {embedder.model_id}")
+    dense = embedder.encode(texts, kind="query", batch_size=batch_size, progress=True)
+    return Features(texts, dense)
+
+
+def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, options: TrainOptions | None = None,
+          settings: Settings | None = None, embedder: Embedder | None = None) -> TrainResult:
+    opts, settings, mapping = options or TrainOptions(), settings or Settings(), mapping or Mapping()
+    df = load_tickets(paths, mapping)
+    targets = resolve_targets(df, [*opts.targets, *mapping.targets])
+    console.print(f"Loaded {len(df)} tickets from {len(paths)} file(s); heads: {', '.join(targets)}")
+    base = embedder or load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens)
+    cached = CachedEmbedder(base, settings.cache_dir / "embeddings.sqlite")
+    feats = embed_all(cached, df["text"].tolist(), settings.batch_size)
+    cached.close()
+    train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0], opts.seed)
+    plot_dir = Path(tempfile.mkdtemp(prefix="triage-plots-"))
+    heads, metrics, plots, warnings = {}, {}, [], []
+    for target in targets:
+        console.print(f"[bold]Training[/] head '{target}'")
+        try:
+            head = fit_head(feats, df, train_idx, target, opts)
+        except ValueError as exc:
+            raise DataError(str(exc), field=target) from exc
+        metrics[target], head_plots = evaluate_head(head, feats, df, test_idx, plot_dir)
+        plots += head_plots
+        if head.dropped_classes_:
+            warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
+        heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts) if opts.refit_full else head
+    manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
+    bundle = write_bundle(out, heads, manifest, {f"plots/{p.name}": p for p in plots})
+    if opts.mlflow:
+        manifest["mlflow"] = log_to_mlflow(bundle, manifest, opts, settings, plots)
+        _rewrite_manifest(bundle, manifest)
+    return TrainResult(bundle, manifest, metrics, plots)
+
+
+def build_manifest(df: pd.DataFrame, paths: list[Path], embedder: Embedder, settings: Settings,
+                   opts: TrainOptions, targets: list[str], metrics: dict[str, Any], split_kind: str,
+                   warnings: list[str]) -> dict[str, Any]:
+    sha = data_fingerprint(df)
+    dates = df["created_at"].dropna()
+    return {
+        "model_version": model_version(sha),
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "embedder": {"spec": settings.embedder if "use" not in embedder.model_id else "use-v3",
+                     "id": embedder.model_id, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
+        "data": {"files": [str(p) for p in paths], "rows": len(df), "sha256": sha,
+                 "languages": df["language"].value_counts().to_dict(),
+                 "created_from": dates.min().isoformat() if len(dates) else None,
+                 "created_to": dates.max().isoformat() if len(dates) else None,
+                 "split": split_kind, "test_size": opts.test_size,
+                 "label_counts": {t: df.loc[labelled(df, t), t].astype(str).value_counts().to_dict()
+                                  for t in targets}},
+        "options": asdict(opts),
+        "metrics": metrics,
+        "metrics_note": "held-out split of the training data" + (
+            "; the bundle's heads were then refitted on all data" if opts.refit_full else ""),
+        "warnings": warnings,
+    }
+
+
+def log_to_mlflow(bundle: Path, manifest: dict[str, Any], opts: TrainOptions, settings: Settings,
+                  plots: list[Path]) -> dict[str, str]:
+    from training._tracking import log_run, tracking_uri
+
+    flat = {f"{head}.{k}": v for head, m in manifest["metrics"].items() for k, v in m.items()
+            if isinstance(v, int | float)}
+    params = {**asdict(opts), "embedder": manifest["embedder"]["id"], "rows": manifest["data"]["rows"],
+              "data_sha256": manifest["data"]["sha256"], "split": manifest["data"]["split"]}
+    return log_run(uri=tracking_uri(settings.mlflow_tracking_uri), experiment=settings.mlflow_experiment,
+                   registered_model=settings.registered_model, params=params, metrics=flat, artifacts=plots,
+                   bundle=bundle, tags={"model_version": manifest["model_version"]})
+
+
+def _rewrite_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
+    """Add the MLflow ids to the written manifest (atomic replace; heads are untouched)."""
+    import json
+    import os
+
+    from triage._bundle import MANIFEST
+
+    path = bundle / MANIFEST
+    full = json.loads(path.read_text(encoding="utf-8"))
+    full["mlflow"] = manifest["mlflow"]
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

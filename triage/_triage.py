@@ -1,0 +1,79 @@
+"""The `Triage` object: embed a batch once, fan out to every head, shape the result.
+
+It does no I/O, so the API and the batch CLI share it and a request costs
+only computation; `load_triage` is where files are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
+from triage._data import ticket_text
+from triage._embedding import Embedder, load_embedder
+from triage._lang import detect_language
+from triage.heads.base import Features
+
+TOP_LEVEL_HEADS = ("module", "owner")  # contract §4 puts these beside `labels`
+
+
+class Triage:
+    def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any]) -> None:
+        self.embedder = embedder
+        self.heads = heads
+        self.manifest = manifest
+
+    @property
+    def model_version(self) -> str:
+        return str(self.manifest["model_version"])
+
+    def features(self, tickets: Sequence[Mapping[str, Any]], batch_size: int = 32,
+                 progress: bool = False) -> Features:
+        texts = [ticket_text(t.get("subject"), t.get("body")) for t in tickets]
+        dense = self.embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress)
+        return Features(texts, dense)
+
+    def classify(self, tickets: Sequence[Mapping[str, Any]], *, batch_size: int = 32,
+                 progress: bool = False) -> list[dict[str, Any]]:
+        """Contract §4 results, one per ticket, in input order."""
+        if not tickets:
+            return []
+        feats = self.features(tickets, batch_size=batch_size, progress=progress)
+        per_head = {name: head.predict_results(feats) for name, head in self.heads.items()}
+        results = []
+        for i, ticket in enumerate(tickets):
+            labels = {name: out[i] for name, out in per_head.items() if name not in TOP_LEVEL_HEADS}
+            result: dict[str, Any] = {
+                "ticket_id": str(ticket.get("id") or i + 1),
+                "model_version": self.model_version,
+                "language": ticket.get("language") or detect_language(feats.texts[i]),
+                "labels": labels,
+            }
+            for name in TOP_LEVEL_HEADS:
+                if name in per_head:
+                    result[name] = dict(per_head[name][i])
+            if "module" in result:
+                result["module"]["owners"] = []
+            results.append(result)
+        return results
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embedder.encode(list(texts), kind="query")
+
+
+def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | None = None,
+                progress: bool = False) -> Triage:
+    """Validate a bundle's manifest, load its embedder and heads."""
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    check_versions(manifest)
+    spec = manifest["embedder"]
+    if embedder is None:
+        embedder = load_embedder(spec["spec"], cache_dir=cache_dir, max_tokens=int(spec["max_tokens"]),
+                                 progress=progress)
+    check_embedder(manifest, embedder.model_id, embedder.dim)
+    return Triage(embedder, load_heads(bundle, manifest), manifest)

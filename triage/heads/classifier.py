@@ -1,0 +1,147 @@
+"""Label head: one classification target (category, queue, priority, module...).
+
+Dense sentence embeddings carry meaning across languages and paraphrases;
+TF-IDF word and character n-grams carry the exact product names, error codes
+and jargon that decide many tickets. Measured on real data each wins somewhere,
+so the default concatenates both in one linear model. It is trained by SGD
+on the logistic loss: on 4k tickets with 100k n-gram features it fits in
+seconds where an exact solver takes minutes, with equal or better macro-F1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import SGDClassifier
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import FeatureUnion
+
+from triage.errors import NotTrainedError
+from triage.heads._abstain import (
+    apply_temperature,
+    choose_threshold,
+    downsample_curve,
+    fit_temperature,
+    risk_coverage,
+)
+from triage.heads.base import Features, label_result
+
+FeatureKind = Literal["dense", "lexical", "hybrid"]
+
+
+def _lexical_union(max_features: int) -> FeatureUnion:
+    return FeatureUnion([
+        ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True,
+                                 max_features=max_features, token_pattern=r"(?u)\b\w[\w.\-]*\w\b|\b\w\b")),
+        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
+                                 max_features=max_features)),
+    ])
+
+
+class LabelHead(BaseEstimator):  # type: ignore[misc]
+    """Calibrated multi-class head with top-k and an abstain threshold.
+
+    Parameters are stored untouched (scikit-learn's contract); everything
+    learned ends in `_`. `fit` estimates out-of-fold probabilities first, so
+    the temperature and the abstain threshold come from predictions on
+    tickets the model did not see, then refits on all data.
+    """
+
+    def __init__(self, target: str = "label", features: FeatureKind = "hybrid", alpha: float = 1e-5,
+                 dense_weight: float = 1.0, class_weight: str | None = "balanced",
+                 target_precision: float = 0.9, cv: int = 5, top_k: int = 3, min_class_size: int = 3,
+                 max_features: int = 100_000, random_state: int = 0) -> None:
+        self.target = target
+        self.features = features
+        self.alpha = alpha
+        self.dense_weight = dense_weight
+        self.class_weight = class_weight
+        self.target_precision = target_precision
+        self.cv = cv
+        self.top_k = top_k
+        self.min_class_size = min_class_size
+        self.max_features = max_features
+        self.random_state = random_state
+
+    # --- features -----------------------------------------------------------------
+    def _matrix(self, X: Features, lexical: FeatureUnion | None) -> Any:
+        parts: list[Any] = []
+        if self.features in ("lexical", "hybrid"):
+            assert lexical is not None
+            parts.append(lexical.transform(X.texts))
+        if self.features in ("dense", "hybrid"):
+            parts.append(sp.csr_matrix(X.dense * self.dense_weight))
+        return sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0]
+
+    def _fit_once(self, X: Features, y: np.ndarray) -> tuple[FeatureUnion | None, SGDClassifier]:
+        lexical = None
+        if self.features in ("lexical", "hybrid"):
+            lexical = _lexical_union(self.max_features).fit(X.texts)
+        model = SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=50, tol=1e-4,
+                              class_weight=self.class_weight, random_state=self.random_state)
+        model.fit(self._matrix(X, lexical), y)
+        return lexical, model
+
+    # --- estimator contract -----------------------------------------------------------
+    def fit(self, X: Features, y: Any) -> LabelHead:
+        y = np.asarray([str(v) for v in y], dtype=object)
+        labels, counts = np.unique(y, return_counts=True)
+        keep_labels = labels[counts >= self.min_class_size]
+        self.dropped_classes_ = sorted(str(v) for v in labels[counts < self.min_class_size])
+        if len(keep_labels) < 2:
+            raise ValueError(f"target '{self.target}' needs at least two labels with "
+                             f"{self.min_class_size}+ examples; found {dict(zip(labels, counts, strict=True))}")
+        keep = np.isin(y, keep_labels)
+        X, y = X.subset(np.nonzero(keep)[0]), y[keep]
+        self.classes_ = np.asarray(sorted(keep_labels), dtype=object)
+        y_idx = np.searchsorted(self.classes_, y)
+        oof = self._out_of_fold(X, y_idx)
+        self.temperature_ = fit_temperature(oof, y_idx)
+        calibrated = apply_temperature(oof, self.temperature_)
+        conf, correct = calibrated.max(axis=1), calibrated.argmax(axis=1) == y_idx
+        self.threshold_, self.oof_coverage_ = choose_threshold(conf, correct, self.target_precision)
+        self.risk_coverage_ = downsample_curve(risk_coverage(conf, correct.astype(float)))
+        self.n_train_ = len(y)
+        self.lexical_, self.model_ = self._fit_once(X, y_idx)
+        return self
+
+    def _out_of_fold(self, X: Features, y_idx: np.ndarray) -> np.ndarray:
+        n_splits = max(2, min(self.cv, int(np.bincount(y_idx).min())))
+        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+        oof = np.zeros((len(y_idx), len(self.classes_)))
+        for train_idx, test_idx in folds.split(np.zeros(len(y_idx)), y_idx):
+            lexical, model = self._fit_once(X.subset(train_idx), y_idx[train_idx])
+            proba = model.predict_proba(self._matrix(X.subset(test_idx), lexical))
+            oof[np.ix_(test_idx, model.classes_)] = proba
+        return oof
+
+    def _check(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotTrainedError(f"head '{self.target}' is not fitted; call fit() first")
+
+    def predict_proba(self, X: Features) -> np.ndarray:
+        self._check()
+        raw = self.model_.predict_proba(self._matrix(X, self.lexical_))
+        full = np.zeros((len(X), len(self.classes_)))
+        full[:, self.model_.classes_] = raw
+        return apply_temperature(full, self.temperature_)
+
+    def predict(self, X: Features) -> np.ndarray:
+        """Most likely label for every ticket, ignoring the abstain threshold."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]  # type: ignore[no-any-return]
+
+    def predict_results(self, X: Features) -> list[dict[str, Any]]:
+        """Contract §4 objects: value (None when abstaining), confidence, top-k."""
+        return label_result(self.classes_, self.predict_proba(X), self.threshold_, self.top_k)
+
+    def summary(self) -> dict[str, Any]:
+        """What the manifest records about this head."""
+        self._check()
+        return {"kind": "label", "target": self.target, "labels": [str(c) for c in self.classes_],
+                "threshold": round(float(self.threshold_), 6), "target_precision": self.target_precision,
+                "oof_coverage": round(float(self.oof_coverage_), 4), "temperature": self.temperature_,
+                "features": self.features, "n_train": self.n_train_, "dropped_classes": self.dropped_classes_}

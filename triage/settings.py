@@ -1,0 +1,36 @@
+"""Runtime settings, read from `TRIAGE_*` environment variables.
+
+Settings are validated when a command or the service starts (`Settings()`),
+never at import time, so a bad value fails loudly at start-up with its name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache() -> Path:
+    return Path.home() / ".cache" / "triage"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
+
+    cache_dir: Path = Field(default_factory=_default_cache,
+                            description="Converted models and the embedding cache live here.")
+    embedder: str = Field("e5-small", description="'e5-small', 'use-v3', or a sentence-transformers "
+                          "folder / hub name (prefix 'st:' to force).")
+    max_tokens: int = Field(256, ge=16, le=512, description="Embedder window; longer texts are cut.")
+    batch_size: int = Field(32, ge=1, le=1024)
+    model_dir: Path | None = Field(None, description="Bundle the API serves.")
+    kb_dir: Path | None = Field(None, description="Knowledge-base index the API serves.")
+    max_request_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
+    max_batch: int = Field(256, ge=1, description="Most tickets in one batch request.")
+    max_text_chars: int = Field(50_000, ge=100, description="Longest subject+body accepted.")
+    mlflow_tracking_uri: str | None = Field(
+        None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
+    mlflow_experiment: str = "triage"
+    registered_model: str = "triage"
