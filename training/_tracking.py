@@ -26,12 +26,13 @@ def tracking_uri(override: str | None) -> str:
 
 
 def _experiment(mlflow: Any, name: str, uri: str) -> str:
+    """Create the experiment on first use; a SQLite store keeps its artifacts in a folder beside it."""
     exp = mlflow.get_experiment_by_name(name)
     if exp is not None:
         return str(exp.experiment_id)
     location = None
-    if uri.startswith("sqlite:///") and not os.environ.get("MLFLOW_ARTIFACT_ROOT"):
-        location = (DEFAULT_DIR / "artifacts").resolve().as_uri()
+    if uri.startswith("sqlite:///"):
+        location = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
     return str(mlflow.create_experiment(name, artifact_location=location))
 
 

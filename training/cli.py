@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from triage.errors import BundleError, DataError, EmbedderError, TriageError
 
@@ -24,7 +26,7 @@ app = typer.Typer(
          "Typical flow: `triage train --data tickets.csv --target category --out models/current`, then "
          "`triage serve --model models/current`.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # paths in messages must stay copyable
 F = TypeVar("F", bound=Callable[..., Any])
 
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
@@ -40,12 +42,21 @@ def _exits(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (DataError, BundleError, EmbedderError) as exc:
-            console.print(f"[red]error:[/] {exc}")
+            _error(str(exc))
+            raise typer.Exit(2) from exc
+        except ValidationError as exc:  # a TRIAGE_* setting out of range, reported by name
+            for err in exc.errors():
+                name = "TRIAGE_" + "_".join(str(p) for p in err["loc"]).upper()
+                _error(f"setting {name}={err.get('input')!r}: {err['msg']}")
             raise typer.Exit(2) from exc
         except TriageError as exc:
-            console.print(f"[red]error:[/] {exc}")
+            _error(str(exc))
             raise typer.Exit(1) from exc
     return wrapper  # type: ignore[return-value]
+
+
+def _error(message: str) -> None:
+    console.print(f"[red]error:[/] {escape(message)}")
 
 
 def _mapping(config: Path | None) -> Any:
