@@ -42,7 +42,8 @@ def model_info(triage: TriageDep) -> dict[str, Any]:
             "heads": m["heads"], "data": m["data"], "metrics": m["metrics"], "mlflow": m.get("mlflow")}
 
 
-@router.get("/healthz", response_model=Health, tags=["ops"], summary="The process is alive")
+@router.get("/healthz", response_model=Health, response_model_exclude_none=True, tags=["ops"],
+            summary="The process is alive")
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 

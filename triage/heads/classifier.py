@@ -81,7 +81,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         lexical = None
         if self.features in ("lexical", "hybrid"):
             lexical = _lexical_union(self.max_features).fit(X.texts)
-        model = SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=50, tol=1e-4,
+        model = SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=100, tol=1e-3,
                               class_weight=self.class_weight, random_state=self.random_state)
         model.fit(self._matrix(X, lexical), y)
         return lexical, model

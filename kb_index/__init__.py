@@ -1,0 +1,1 @@
+"""Knowledge-base index (vector store protocol, FAISS and Qdrant backends): see issue 3."""

