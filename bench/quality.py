@@ -12,6 +12,7 @@ import argparse
 import glob
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_union
 
+from training._metrics import head_metrics
 from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_tickets
 from triage.heads import Features, LabelHead
-from training._metrics import head_metrics
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 
@@ -65,13 +66,13 @@ def main() -> None:
         for target in targets:
             y = df[target].astype(str).str.strip().to_numpy(dtype=object)
             tr, te = train_test_split(np.arange(len(y)), test_size=0.25, stratify=y, random_state=0)
-            for method, run in [("baseline tfidf+LR", lambda: baseline(texts, y, tr, te, False)),
-                                ("baseline tfidf+LR balanced", lambda: baseline(texts, y, tr, te, True)),
-                                ("ours dense", lambda: ours(feats, y, tr, te, "dense")),
-                                ("ours lexical", lambda: ours(feats, y, tr, te, "lexical")),
-                                ("ours hybrid", lambda: ours(feats, y, tr, te, "hybrid"))]:
+            runs = {"baseline tfidf+LR": partial(baseline, texts, y, tr, te, False),
+                    "baseline tfidf+LR balanced": partial(baseline, texts, y, tr, te, True),
+                    **{f"ours {kind}": partial(ours, feats, y, tr, te, kind)
+                       for kind in ("dense", "lexical", "hybrid")}}
+            for method, run in runs.items():
                 t0 = time.perf_counter()
-                m = run()  # noqa: B023 - called immediately
+                m = run()
                 m.update(dataset=name, target=target, method=method, seconds=round(time.perf_counter() - t0, 1))
                 results.append(m)
                 print(json.dumps(m, ensure_ascii=False), flush=True)

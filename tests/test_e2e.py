@@ -71,8 +71,9 @@ def test_train_serve_classify_with_default_model(tmp_path: Path, rutube_slice, c
                             text=True)
     try:
         wait_ready(url, proc)
-        status, body = post(url + "/v1/classify", {"id": "R-1", "subject": "Монетизация",
-                                                   "body": "Как подключить монетизацию на канале? Нужен доход с рекламы."})
+        ticket = {"id": "R-1", "subject": "Монетизация",
+                  "body": "Как подключить монетизацию на канале? Нужен доход с рекламы."}
+        status, body = post(url + "/v1/classify", ticket)
         assert status == 200, body
         assert body["ticket_id"] == "R-1" and body["language"] == "ru"
         top = [t["value"] for t in body["labels"]["category"]["top"]]

@@ -41,7 +41,7 @@ def head_metrics(classes: np.ndarray, probs: np.ndarray, y_true: np.ndarray, thr
     correct = pred == y_true
     cov, prec = coverage_at(conf, correct, threshold)
     return {
-        "n": int(len(y_true)),
+        "n": len(y_true),
         "unseen_label_share": round(float(1 - known.mean()), 4),
         "accuracy": round(float(accuracy_score(y_true, pred)), 4),
         "macro_f1": round(float(f1_score(y_true, pred, average="macro", labels=list(classes),

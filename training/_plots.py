@@ -8,9 +8,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # headless: CI and servers have no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import confusion_matrix  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import confusion_matrix
 
 
 def plot_confusion(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str], title: str,
@@ -27,7 +27,7 @@ def plot_confusion(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequenc
         for i in range(len(labels)):
             for j in range(len(labels)):
                 if cm[i, j]:
-                    ax.text(j, i, int(cm[i, j]), ha="center", va="center", fontsize=7,
+                    ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
                             color="white" if norm[i, j] > 0.5 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from training._metrics import head_metrics
+from training._plots import plot_confusion, plot_risk_coverage
 from triage._data import Mapping, load_tickets
 from triage._triage import TOP_LEVEL_HEADS, Triage, load_triage
 from triage.heads import Features
 from triage.settings import Settings
-from training._metrics import head_metrics
-from training._plots import plot_confusion, plot_risk_coverage
 
 _RECORD_FIELDS = ("id", "subject", "body", "language", "created_at", "customer", "channel")
 

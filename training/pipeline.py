@@ -14,14 +14,14 @@ import pandas as pd
 from rich.console import Console
 from sklearn.model_selection import train_test_split
 
+from training._bundle_writer import model_version, write_bundle
+from training._metrics import head_metrics
+from training._plots import plot_confusion, plot_risk_coverage
 from triage._data import Mapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, load_embedder
 from triage.errors import DataError
 from triage.heads import Features, LabelHead
 from triage.settings import Settings
-from training._bundle_writer import model_version, write_bundle
-from training._metrics import head_metrics
-from training._plots import plot_confusion, plot_risk_coverage
 
 log = logging.getLogger(__name__)
 console = Console(stderr=True)
@@ -82,7 +82,7 @@ def split(df: pd.DataFrame, test_size: float, stratify_on: str | None, seed: int
     idx = np.arange(len(df))
     if df["created_at"].notna().all():
         order = np.argsort(df["created_at"].to_numpy(), kind="stable")
-        cut = int(round(len(df) * (1 - test_size)))
+        cut = round(len(df) * (1 - test_size))
         return np.sort(order[:cut]), np.sort(order[cut:]), "time"
     strat = None
     if stratify_on is not None:

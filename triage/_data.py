@@ -121,8 +121,7 @@ def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise DataError(f"cannot read Parquet: {exc}", file=str(path)) from exc
-    for i, row in enumerate(table.to_pylist(), 1):
-        yield i, row
+    yield from enumerate(table.to_pylist(), 1)
 
 
 def read_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -52,12 +52,16 @@ class SentenceTransformerEmbedder:
         self._model.max_seq_length = min(max_tokens, self._model.max_seq_length or max_tokens)
         self.model_id = model_id or f"st:{path_or_name}"
         self.max_tokens = int(self._model.max_seq_length)
-        self.dim = int(self._model.get_embedding_dimension())
-        self.prefixes = prefixes if prefixes is not None else dict(self._model.prompts or {})
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise EmbedderError(f"'{path_or_name}' does not declare its embedding dimension")
+        self.dim = int(dim)
+        self.prefixes: dict[str, str] = prefixes if prefixes is not None else {
+            k: v for k, v in (self._model.prompts or {}).items() if v}
 
     def encode(self, texts: Sequence[str], *, kind: Kind = "query", batch_size: int = 32,
                progress: bool = False) -> np.ndarray:
-        prefix = self.prefixes.get(kind, "")
+        prefix = self.prefixes.get(kind) or ""
         vecs = self._model.encode([prefix + t for t in texts], batch_size=batch_size,
                                   normalize_embeddings=True, show_progress_bar=progress,
                                   convert_to_numpy=True)
