@@ -37,7 +37,7 @@ def model_version(data_sha: str) -> str:
 
 
 def write_bundle(out: Path, heads: dict[str, Any], manifest: dict[str, Any],
-                 extra_files: dict[str, Path] | None = None) -> Path:
+                 extra_files: dict[str, Path] | None = None, extra_dirs: dict[str, Path] | None = None) -> Path:
     """Serialize heads, write the manifest last, then swap the directory into place."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +53,8 @@ def write_bundle(out: Path, heads: dict[str, Any], manifest: dict[str, Any],
         for rel, src in (extra_files or {}).items():
             (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, tmp / rel)
+        for rel, src in (extra_dirs or {}).items():
+            shutil.copytree(src, tmp / rel)
         full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
                 "versions": library_versions(), "heads": head_info}
         (tmp / MANIFEST).write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")

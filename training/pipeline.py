@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from training._bundle_writer import model_version, write_bundle
 from training._metrics import head_metrics
 from training._plots import plot_confusion, plot_risk_coverage
 from triage._data import Mapping, load_tickets
-from triage._embedding import CachedEmbedder, Embedder, load_embedder
+from triage._embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage.errors import DataError
 from triage.heads import Features, LabelHead
 from triage.settings import Settings
@@ -38,6 +39,7 @@ class TrainOptions:
     cv: int = 5
     seed: int = 0
     mlflow: bool = True
+    finetune: bool = False  # SetFit-style contrastive tuning of the embedder on the first target
 
 
 @dataclass
@@ -136,10 +138,13 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
     targets = resolve_targets(df, [*opts.targets, *mapping.targets])
     console.print(f"Loaded {len(df)} tickets from {len(paths)} file(s); heads: {', '.join(targets)}")
     base = embedder or load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens)
+    train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0], opts.seed)
+    extra_dirs: dict[str, Path] = {}
+    if opts.finetune:
+        base, extra_dirs["embedder"] = finetune_embedder(base, df, train_idx, targets[0], settings, opts)
     cached = CachedEmbedder(base, settings.cache_dir / "embeddings.sqlite")
     feats = embed_all(cached, df["text"].tolist(), settings.batch_size)
     cached.close()
-    train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0], opts.seed)
     plot_dir = Path(tempfile.mkdtemp(prefix="triage-plots-"))
     heads, metrics, plots, warnings = {}, {}, [], []
     for target in targets:
@@ -154,7 +159,10 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
         heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts) if opts.refit_full else head
     manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
-    bundle = write_bundle(out, heads, manifest, {f"plots/{p.name}": p for p in plots})
+    bundle = write_bundle(out, heads, manifest, {f"plots/{p.name}": p for p in plots}, extra_dirs)
+    for folder in [plot_dir, *extra_dirs.values()]:
+        shutil.rmtree(folder, ignore_errors=True)
+    plots = [bundle / "plots" / p.name for p in plots]
     if opts.mlflow:
         manifest["mlflow"] = log_to_mlflow(bundle, manifest, opts, settings, plots)
         _rewrite_manifest(bundle, manifest)
@@ -169,7 +177,7 @@ def build_manifest(df: pd.DataFrame, paths: list[Path], embedder: Embedder, sett
     return {
         "model_version": model_version(sha),
         "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
-        "embedder": {"spec": settings.embedder if "use" not in embedder.model_id else "use-v3",
+        "embedder": {"spec": embedder_spec(embedder, settings, opts),
                      "id": embedder.model_id, "dim": embedder.dim, "max_tokens": embedder.max_tokens},
         "data": {"files": [str(p) for p in paths], "rows": len(df), "sha256": sha,
                  "languages": df["language"].value_counts().to_dict(),
@@ -184,6 +192,29 @@ def build_manifest(df: pd.DataFrame, paths: list[Path], embedder: Embedder, sett
             "; the bundle's heads were then refitted on all data" if opts.refit_full else ""),
         "warnings": warnings,
     }
+
+
+def embedder_spec(embedder: Embedder, settings: Settings, opts: TrainOptions) -> str:
+    """How `load_triage` finds the embedder again: in the bundle when fine-tuned."""
+    if opts.finetune:
+        return "bundle"
+    return "use-v3" if embedder.model_id.startswith("use-") else settings.embedder
+
+
+def finetune_embedder(base: Embedder, df: pd.DataFrame, train_idx: np.ndarray, target: str, settings: Settings,
+                      opts: TrainOptions) -> tuple[Embedder, Path]:
+    """Tune on the training split only, so the held-out metrics stay honest."""
+    from training.finetune import finetune, finetuned_id, load_finetuned
+
+    if not isinstance(base, SentenceTransformerEmbedder):
+        raise DataError("--finetune needs a sentence-transformers embedder (e5-small or a model folder)")
+    rows = train_idx[labelled(df.iloc[train_idx], target).to_numpy()]
+    texts = df["text"].iloc[rows].tolist()
+    labels = df[target].iloc[rows].astype(str).str.strip().tolist()
+    console.print(f"[bold]Fine-tuning[/] the embedder on {len(texts)} tickets labelled '{target}'")
+    out = Path(tempfile.mkdtemp(prefix="triage-finetuned-"))
+    finetune(Path(base.source), texts, labels, out, max_tokens=base.max_tokens, seed=opts.seed)
+    return load_finetuned(out, finetuned_id(base.model_id, texts, labels), base.max_tokens), out
 
 
 def log_to_mlflow(bundle: Path, manifest: dict[str, Any], opts: TrainOptions, settings: Settings,

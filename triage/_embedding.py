@@ -50,6 +50,7 @@ class SentenceTransformerEmbedder:
                 f"cannot load sentence-transformers model '{path_or_name}': {exc}. "
                 "Give a local folder, or a hub name on a machine with internet.") from exc
         self._model.max_seq_length = min(max_tokens, self._model.max_seq_length or max_tokens)
+        self.source = path_or_name
         self.model_id = model_id or f"st:{path_or_name}"
         self.max_tokens = int(self._model.max_seq_length)
         dim = self._model.get_embedding_dimension()

@@ -14,7 +14,7 @@ import numpy as np
 
 from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
 from triage._data import ticket_text
-from triage._embedding import Embedder, load_embedder
+from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage._lang import detect_language
 from triage.heads.base import Features
 
@@ -72,7 +72,10 @@ def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | Non
     manifest = read_manifest(bundle)
     check_versions(manifest)
     spec = manifest["embedder"]
-    if embedder is None:
+    if embedder is None and spec["spec"] == "bundle":  # fine-tuned with the bundle
+        embedder = SentenceTransformerEmbedder(str(bundle / "embedder"), model_id=spec["id"], prefixes=E5_PREFIXES,
+                                               max_tokens=int(spec["max_tokens"]))
+    elif embedder is None:
         embedder = load_embedder(spec["spec"], cache_dir=cache_dir, max_tokens=int(spec["max_tokens"]),
                                  progress=progress)
     check_embedder(manifest, embedder.model_id, embedder.dim)

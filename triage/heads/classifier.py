@@ -77,14 +77,9 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
             parts.append(sp.csr_matrix(X.dense * self.dense_weight))
         return sp.hstack(parts, format="csr") if len(parts) > 1 else parts[0]
 
-    def _fit_once(self, X: Features, y: np.ndarray) -> tuple[FeatureUnion | None, SGDClassifier]:
-        lexical = None
-        if self.features in ("lexical", "hybrid"):
-            lexical = _lexical_union(self.max_features).fit(X.texts)
-        model = SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=100, tol=1e-3,
-                              class_weight=self.class_weight, random_state=self.random_state)
-        model.fit(self._matrix(X, lexical), y)
-        return lexical, model
+    def _new_model(self) -> SGDClassifier:
+        return SGDClassifier(loss="log_loss", alpha=self.alpha, max_iter=100, tol=1e-3,
+                             class_weight=self.class_weight, random_state=self.random_state)
 
     # --- estimator contract -----------------------------------------------------------
     def fit(self, X: Features, y: Any) -> LabelHead:
@@ -99,24 +94,27 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         X, y = X.subset(np.nonzero(keep)[0]), y[keep]
         self.classes_ = np.asarray(sorted(keep_labels), dtype=object)
         y_idx = np.searchsorted(self.classes_, y)
-        oof = self._out_of_fold(X, y_idx)
+        # The vocabulary and IDF see all training texts once (no labels involved), so the
+        # out-of-fold models below only refit the linear layer: 5x faster than refitting n-grams per fold.
+        self.lexical_ = _lexical_union(self.max_features).fit(X.texts) if self.features != "dense" else None
+        matrix = self._matrix(X, self.lexical_)
+        oof = self._out_of_fold(matrix, y_idx)
         self.temperature_ = fit_temperature(oof, y_idx)
         calibrated = apply_temperature(oof, self.temperature_)
         conf, correct = calibrated.max(axis=1), calibrated.argmax(axis=1) == y_idx
         self.threshold_, self.oof_coverage_ = choose_threshold(conf, correct, self.target_precision)
         self.risk_coverage_ = downsample_curve(risk_coverage(conf, correct.astype(float)))
         self.n_train_ = len(y)
-        self.lexical_, self.model_ = self._fit_once(X, y_idx)
+        self.model_ = self._new_model().fit(matrix, y_idx)
         return self
 
-    def _out_of_fold(self, X: Features, y_idx: np.ndarray) -> np.ndarray:
+    def _out_of_fold(self, matrix: Any, y_idx: np.ndarray) -> np.ndarray:
         n_splits = max(2, min(self.cv, int(np.bincount(y_idx).min())))
         folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
         oof = np.zeros((len(y_idx), len(self.classes_)))
         for train_idx, test_idx in folds.split(np.zeros(len(y_idx)), y_idx):
-            lexical, model = self._fit_once(X.subset(train_idx), y_idx[train_idx])
-            proba = model.predict_proba(self._matrix(X.subset(test_idx), lexical))
-            oof[np.ix_(test_idx, model.classes_)] = proba
+            model = self._new_model().fit(matrix[train_idx], y_idx[train_idx])
+            oof[np.ix_(test_idx, model.classes_)] = model.predict_proba(matrix[test_idx])
         return oof
 
     def _check(self) -> None:
