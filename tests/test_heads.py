@@ -98,3 +98,12 @@ def test_choose_threshold_reaches_precision() -> None:
     assert correct[covered].mean() >= 0.9
     assert cov == pytest.approx(covered.mean()) and cov >= 0.5
     assert choose_threshold(conf, np.zeros(100, bool), 0.9) == (1.01, 0.0)
+
+
+def test_grid_search_picks_by_out_of_fold_f1() -> None:
+    X, y = toy()
+    head = LabelHead(target="category", features="hybrid", alpha=(1e-5, 1e-3), dense_weight=(1.0, 4.0), cv=3).fit(X, y)
+    assert len(head.search_) == 4
+    best = max(head.search_, key=lambda r: r["oof_macro_f1"])
+    assert (head.alpha_, head.dense_weight_) == (best["alpha"], best["dense_weight"])
+    assert head.summary()["search"] == head.search_
