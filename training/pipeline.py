@@ -95,11 +95,15 @@ def split(df: pd.DataFrame, test_size: float, stratify_on: str | None, seed: int
     return np.sort(train), np.sort(test), "stratified" if strat is not None else "random"
 
 
-def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, opts: TrainOptions) -> LabelHead:
+def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, opts: TrainOptions,
+             chosen: LabelHead | None = None) -> LabelHead:
+    """Fit one head; with `chosen`, reuse its selected hyper-parameters instead of searching again."""
     mask = labelled(df.iloc[rows], target).to_numpy()
     rows = rows[mask]
     head = LabelHead(target=target, features=opts.features, target_precision=opts.target_precision,  # type: ignore[arg-type]
                      cv=opts.cv, random_state=opts.seed)
+    if chosen is not None:
+        head.set_params(alpha=chosen.alpha_, dense_weight=chosen.dense_weight_)
     return head.fit(feats.subset(rows), df[target].iloc[rows].astype(str).str.strip().to_numpy())
 
 
@@ -157,7 +161,7 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
         plots += head_plots
         if head.dropped_classes_:
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
-        heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts) if opts.refit_full else head
+        heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts, head) if opts.refit_full else head
     manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
     bundle = write_bundle(out, heads, manifest, {f"plots/{p.name}": p for p in plots}, extra_dirs)
     for folder in [plot_dir, *extra_dirs.values()]:

@@ -90,7 +90,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         return self._join(*self._blocks(X), self.dense_weight_)
 
     def _new_model(self, alpha: float) -> SGDClassifier:
-        return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=100, tol=1e-3,
+        return SGDClassifier(loss="log_loss", alpha=alpha, max_iter=200, tol=1e-3,
                              class_weight=self.class_weight, random_state=self.random_state)
 
     def _grid(self) -> list[tuple[float, float]]:
