@@ -27,23 +27,28 @@ from typing import Any
 import httpx
 import numpy as np
 
-from triage import Settings, load_embedder, load_tickets
+from triage import Mapping, Settings, load_embedder, load_tickets
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "datasets"
 
 
-def tickets(n: int) -> list[dict[str, Any]]:
-    df = load_tickets(sorted(glob.glob(str(SHARED / "tickets-multilang" / "*.csv"))))
+def tickets(n: int, short: bool = False) -> list[dict[str, Any]]:
+    """Long: tickets-multilang (LLM-written, ~540 characters). Short: real RUTUBE user questions."""
+    if short:
+        mapping = Mapping(columns={"body": "Вопрос пользователя"})
+        df = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], mapping)
+    else:
+        df = load_tickets(sorted(glob.glob(str(SHARED / "tickets-multilang" / "*.csv"))))
     df = df.sample(n=min(n, len(df)), random_state=0)
     pairs = zip(df["subject"], df["body"], strict=True)
     return [{"id": f"S-{i}", "subject": s, "body": b} for i, (s, b) in enumerate(pairs)]
 
 
-def train_5000(workdir: Path, env: dict[str, str]) -> dict[str, float]:
+def train(workdir: Path, env: dict[str, str], rows: int) -> dict[str, float]:
     """Cold embedding cache, as a first training on a new export would be."""
-    df = load_tickets(sorted(glob.glob(str(SHARED / "tickets-multilang" / "*.csv")))).head(5000)
-    data = workdir / "t5000.csv"
+    df = load_tickets(sorted(glob.glob(str(SHARED / "tickets-multilang" / "*.csv")))).head(rows)
+    data = workdir / "train.csv"
     df[["subject", "body", "queue", "priority", "type"]].to_csv(data, index=False)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "training.cli", "train", "--data", str(data), "--target", "queue",
@@ -51,7 +56,7 @@ def train_5000(workdir: Path, env: dict[str, str]) -> dict[str, float]:
                    cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seconds = time.perf_counter() - t0
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"train_seconds_5000": round(seconds, 1), "train_peak_rss_mb": round(peak_mb)}
+    return {"train_rows": len(df), "train_seconds": round(seconds, 1), "train_peak_rss_mb": round(peak_mb)}
 
 
 def free_port() -> int:
@@ -79,7 +84,7 @@ def latency(url: str, sample: list[dict[str, Any]], clients: int, requests: int)
     return percentiles(times)
 
 
-def batch_throughput(url: str, sample: list[dict[str, Any]], size: int = 64) -> float:
+def batch_throughput(url: str, sample: list[dict[str, Any]], size: int = 256) -> float:
     with httpx.Client(timeout=600) as c:
         t0 = time.perf_counter()
         for start in range(0, len(sample), size):
@@ -88,7 +93,7 @@ def batch_throughput(url: str, sample: list[dict[str, Any]], size: int = 64) -> 
 
 
 def raw_embedder_throughput(sample: list[dict[str, Any]], env: dict[str, str]) -> float:
-    settings = Settings(cache_dir=Path(env["TRIAGE_CACHE_DIR"]))
+    settings = Settings(cache_dir=Path(env["TRIAGE_CACHE_DIR"]), max_tokens=int(env.get("TRIAGE_MAX_TOKENS", 256)))
     emb = load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens)
     texts = [f"{t['subject']}\n{t['body']}" for t in sample]
     emb.encode(texts[:32])
@@ -117,6 +122,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench/results/speed.json"))
     ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--train-rows", type=int, default=5000)
+    ap.add_argument("--max-tokens", type=int, default=None, help="TRIAGE_MAX_TOKENS for this run")
+    ap.add_argument("--model", type=Path, default=None, help="reuse this bundle instead of training one")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="triage-bench-"))
     cache = work / "cache"
@@ -125,15 +133,22 @@ def main() -> None:
     user_models.mkdir(parents=True, exist_ok=True)
     (cache / "models").symlink_to(user_models)  # reuse the converted model, not the embedding cache
     env = {**os.environ, "TRIAGE_CACHE_DIR": str(cache), "MLFLOW_TRACKING_URI": f"sqlite:///{work}/mlflow.db"}
-    results: dict[str, Any] = {"cores": os.cpu_count()}
-    results.update(train_5000(work, env))
-    print(json.dumps(results), flush=True)
-    sample = tickets(512)
-    proc, url = serve(work / "model", env)
+    if args.max_tokens:
+        env["TRIAGE_MAX_TOKENS"] = str(args.max_tokens)
+    results: dict[str, Any] = {"cores": os.cpu_count(), "max_tokens": int(env.get("TRIAGE_MAX_TOKENS", 256))}
+    if args.model is None:
+        results.update(train(work, env, args.train_rows))
+        print(json.dumps(results), flush=True)
+    model = args.model or work / "model"
+    sample, short = tickets(512), tickets(300, short=True)
+    proc, url = serve(model, env)
     try:
         latency(url, sample, 1, 20)  # warm-up
         results["latency_1_client"] = latency(url, sample, 1, args.requests)
         results["latency_8_clients"] = latency(url, sample, 8, args.requests)
+        results["latency_1_client_short"] = latency(url, short, 1, args.requests)
+        results["latency_8_clients_short"] = latency(url, short, 8, args.requests)
+        results["mean_chars_short"] = round(statistics.mean(len(t["body"]) for t in short))
         results["batch_tickets_per_s"] = round(batch_throughput(url, sample), 1)
     finally:
         proc.terminate()

@@ -11,11 +11,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from training._metrics import head_metrics
-from training._plots import plot_confusion, plot_risk_coverage
+from training.pipeline import evaluate_head
 from triage._data import Mapping, load_tickets
 from triage._triage import TOP_LEVEL_HEADS, Triage, load_triage
-from triage.heads import Features
 from triage.settings import Settings
 
 _RECORD_FIELDS = ("id", "subject", "body", "language", "created_at", "customer", "channel")
@@ -59,7 +57,7 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
     for name, head in triage.heads.items():
         if name not in df.columns:
             continue
-        metrics[name] = _evaluate_head(head, name, df, feats, report)
+        metrics[name], _ = evaluate_head(head, feats, df, np.arange(len(df)), report)
     if not metrics:
         raise_no_labels(triage, df)
     (report / "metrics.json").write_text(json.dumps({"model_version": triage.model_version, "data": str(data),
@@ -67,24 +65,6 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
                                                     ensure_ascii=False, indent=2), encoding="utf-8")
     (report / "report.md").write_text(_markdown(triage, data, metrics), encoding="utf-8")
     return metrics
-
-
-def _evaluate_head(head: Any, name: str, df: pd.DataFrame, feats: Features, report: Path) -> dict[str, Any]:
-    values = df[name].astype("string").str.strip()
-    rows = np.nonzero((values.notna() & (values != "")).to_numpy())[0]
-    y = values.iloc[rows].to_numpy(dtype=object)
-    probs = head.predict_proba(feats.subset(rows))
-    m = head_metrics(head.classes_, probs, y, head.threshold_, head.target_precision)
-    pred = head.classes_[probs.argmax(axis=1)]
-    plot_confusion(y, pred, sorted(set(head.classes_) | set(y)), f"{name}: confusion",
-                   report / f"confusion_{name}.png")
-    from triage.heads._abstain import risk_coverage
-
-    curve = risk_coverage(probs.max(axis=1), (pred == y).astype(float))
-    plot_risk_coverage(curve["coverage"], curve["precision"],
-                       (m["threshold_coverage"], m["threshold_precision"] or 0.0), head.target_precision,
-                       f"{name}: risk-coverage", report / f"risk_coverage_{name}.png")
-    return m
 
 
 def raise_no_labels(triage: Triage, df: pd.DataFrame) -> None:

@@ -68,7 +68,7 @@ def finetune(folder: Path, texts: Sequence[str], labels: Sequence[str], out: Pat
 
 
 def _embed(model: Any, texts: list[str]) -> Any:
-    return model(model.tokenize(texts))["sentence_embedding"]
+    return model(model.preprocess(texts))["sentence_embedding"]
 
 
 def finetuned_id(base_id: str, texts: Sequence[str], labels: Sequence[str]) -> str:

@@ -22,6 +22,7 @@ from triage._data import Mapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage.errors import DataError
 from triage.heads import Features, LabelHead
+from triage.heads._abstain import risk_coverage
 from triage.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -109,23 +110,21 @@ def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, o
 
 def evaluate_head(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.ndarray, plot_dir: Path,
                   ) -> tuple[dict[str, Any], list[Path]]:
+    """Metrics, a confusion matrix and a risk-coverage plot on the labelled tickets among `rows`."""
     target = head.target
     rows = rows[labelled(df.iloc[rows], target).to_numpy()]
     if len(rows) == 0:
         return {"n": 0}, []
-    y = df[target].iloc[rows].astype(str).str.strip().to_numpy()
+    y = df[target].iloc[rows].astype(str).str.strip().to_numpy(dtype=object)
     probs = head.predict_proba(feats.subset(rows))
     metrics = head_metrics(head.classes_, probs, y, head.threshold_, head.target_precision)
     pred = head.classes_[probs.argmax(axis=1)]
-    plots = [plot_confusion(y, pred, list(head.classes_), f"{target}: held-out confusion",
-                            plot_dir / f"confusion_{target}.png")]
-    from triage.heads._abstain import risk_coverage
-
-    conf = probs.max(axis=1)
-    curve = risk_coverage(conf, (pred == y).astype(float))
+    labels = list(head.classes_) + sorted(set(y) - set(head.classes_))  # unseen labels show as rows too
+    plots = [plot_confusion(y, pred, labels, f"{target}: confusion", plot_dir / f"confusion_{target}.png")]
+    curve = risk_coverage(probs.max(axis=1), (pred == y).astype(float))
     point = (metrics["threshold_coverage"], metrics["threshold_precision"] or 0.0)
     plots.append(plot_risk_coverage(curve["coverage"], curve["precision"], point, head.target_precision,
-                                    f"{target}: risk-coverage (held out)", plot_dir / f"risk_coverage_{target}.png"))
+                                    f"{target}: risk-coverage", plot_dir / f"risk_coverage_{target}.png"))
     return metrics, plots
 
 
