@@ -25,7 +25,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | None = None,
-                 kb: Path | None = None, settings: Settings | None = None, batch: int = 256) -> int:
+                 settings: Settings | None = None, batch: int = 256) -> int:
     """Classify in created_at order (input order where absent); write atomically."""
     settings = settings or Settings()
     triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)

@@ -32,7 +32,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML column mapping for a foreign export.")]
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
-KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index directory (optional).")]
+KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index directory (accepted for the "
+                                                         "contract; KB suggestions are not built yet).")]
 
 
 def _exits(func: F) -> F:
@@ -57,6 +58,12 @@ def _exits(func: F) -> F:
 
 def _error(message: str) -> None:
     console.print(f"[red]error:[/] {escape(message)}")
+
+
+def _warn_kb(kb: Path | None) -> None:
+    if kb is not None:
+        console.print("[yellow]warning:[/] knowledge-base suggestions are not available in this version; "
+                      f"--kb {escape(str(kb))} is ignored and results carry no 'kb' part")
 
 
 def _mapping(config: Path | None) -> Any:
@@ -110,7 +117,8 @@ def predict(
     """Classify tickets in created_at order and write one contract §4 result per line."""
     from training.batch import predict_file
 
-    n = predict_file(model, input, output, mapping=_mapping(config), kb=kb)
+    _warn_kb(kb)
+    n = predict_file(model, input, output, mapping=_mapping(config))
     console.print(f"[green]Wrote[/] {n} results to {output}")
 
 
@@ -126,6 +134,7 @@ def evaluate(
     """Score a bundle on labelled tickets: accuracy, macro-F1, top-3, coverage at the target precision."""
     from training.batch import evaluate_file
 
+    _warn_kb(kb)
     metrics = evaluate_file(model, data, report, mapping=_mapping(config))
     _print_metrics(metrics)
     console.print(f"[green]Report[/] {report / 'report.md'}")
@@ -142,8 +151,7 @@ def serve(
     import uvicorn
 
     os.environ["TRIAGE_MODEL_DIR"] = str(model.resolve())
-    if kb is not None:
-        os.environ["TRIAGE_KB_DIR"] = str(kb.resolve())
+    _warn_kb(kb)
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
