@@ -7,12 +7,10 @@ TRIAGE_MLFLOW_TRACKING_URI) points elsewhere.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
 DEFAULT_DIR = Path("mlflow")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -25,7 +24,6 @@ from triage.heads import Features, LabelHead
 from triage.heads._abstain import risk_coverage
 from triage.settings import Settings
 
-log = logging.getLogger(__name__)
 console = Console(stderr=True)
 AUTO_HEADS = ("module", "owner")  # fitted whenever the column is present (contract §3)
 

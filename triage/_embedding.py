@@ -9,7 +9,6 @@ folder or hub name works for users who have one.
 from __future__ import annotations
 
 import hashlib
-import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,6 @@ import numpy as np
 from triage.errors import EmbedderError
 
 Kind = Literal["query", "passage"]
-log = logging.getLogger(__name__)
 E5_PREFIXES = {"query": "query: ", "passage": "passage: "}
 
 

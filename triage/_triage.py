@@ -10,8 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
 from triage._data import ticket_text
 from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
@@ -60,9 +58,6 @@ class Triage:
                 result["module"]["owners"] = []
             results.append(result)
         return results
-
-    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embedder.encode(list(texts), kind="query")
 
 
 def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | None = None,

@@ -29,7 +29,6 @@ class Settings(BaseSettings):
     kb_dir: Path | None = Field(None, description="Knowledge-base index the API serves.")
     max_request_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one batch request.")
-    max_text_chars: int = Field(50_000, ge=100, description="Longest subject+body accepted.")
     mlflow_tracking_uri: str | None = Field(
         None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
     mlflow_experiment: str = "triage"
