@@ -18,7 +18,7 @@ from training._bundle_writer import model_version, write_bundle
 from training._metrics import head_metrics
 from training._plots import plot_confusion, plot_risk_coverage
 from triage._data import Mapping, load_tickets
-from triage._embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder, load_embedder
+from triage._embedding import CachedEmbedder, Embedder, load_embedder
 from triage.errors import DataError
 from triage.heads import Features, LabelHead
 from triage.heads._abstain import risk_coverage
@@ -207,14 +207,15 @@ def finetune_embedder(base: Embedder, df: pd.DataFrame, train_idx: np.ndarray, t
     """Tune on the training split only, so the held-out metrics stay honest."""
     from training.finetune import finetune, finetuned_id, load_finetuned
 
-    if not isinstance(base, SentenceTransformerEmbedder):
-        raise DataError("--finetune needs a sentence-transformers embedder (e5-small or a model folder)")
+    source = getattr(base, "source", None)
+    if source is None or not Path(source).is_dir():
+        raise DataError("--finetune needs a local sentence-transformers model (e5-small or a model folder)")
     rows = train_idx[labelled(df.iloc[train_idx], target).to_numpy()]
     texts = df["text"].iloc[rows].tolist()
     labels = df[target].iloc[rows].astype(str).str.strip().tolist()
     console.print(f"[bold]Fine-tuning[/] the embedder on {len(texts)} tickets labelled '{target}'")
     out = Path(tempfile.mkdtemp(prefix="triage-finetuned-"))
-    finetune(Path(base.source), texts, labels, out, max_tokens=base.max_tokens, seed=opts.seed)
+    finetune(Path(source), texts, labels, out, max_tokens=base.max_tokens, seed=opts.seed)
     return load_finetuned(out, finetuned_id(base.model_id, texts, labels), base.max_tokens), out
 
 
