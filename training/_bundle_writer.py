@@ -57,13 +57,28 @@ def write_bundle(out: Path, heads: dict[str, Any], manifest: dict[str, Any],
             shutil.copytree(src, tmp / rel)
         full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
                 "versions": library_versions(), "heads": head_info}
-        (tmp / MANIFEST).write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+        _dump_json(tmp / MANIFEST, full)
         _fsync_tree(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _swap(tmp, out)
     return out
+
+
+def _dump_json(path: Path, data: dict[str, Any]) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
+
+
+def update_manifest(bundle: Path, updates: dict[str, Any]) -> None:
+    """Add keys (the MLflow ids, known only after logging) by atomic replace; heads are untouched."""
+    path = bundle / MANIFEST
+    full = json.loads(path.read_text(encoding="utf-8"))
+    tmp = path.with_suffix(".json.tmp")
+    _dump_json(tmp, {**full, **updates})
+    with tmp.open("rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
 
 
 def _swap(tmp: Path, out: Path) -> None:

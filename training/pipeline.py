@@ -14,7 +14,7 @@ import pandas as pd
 from rich.console import Console
 from sklearn.model_selection import train_test_split
 
-from training._bundle_writer import model_version, write_bundle
+from training._bundle_writer import model_version, update_manifest, write_bundle
 from training._metrics import head_metrics
 from training._plots import plot_confusion, plot_risk_coverage
 from triage._data import Mapping, load_tickets
@@ -166,7 +166,7 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
     plots = [bundle / "plots" / p.name for p in plots]
     if opts.mlflow:
         manifest["mlflow"] = log_to_mlflow(bundle, manifest, opts, settings, plots)
-        _rewrite_manifest(bundle, manifest)
+        update_manifest(bundle, {"mlflow": manifest["mlflow"]})
     return TrainResult(bundle, manifest, metrics, plots)
 
 
@@ -230,20 +230,3 @@ def log_to_mlflow(bundle: Path, manifest: dict[str, Any], opts: TrainOptions, se
     return log_run(uri=tracking_uri(settings.mlflow_tracking_uri), experiment=settings.mlflow_experiment,
                    registered_model=settings.registered_model, params=params, metrics=flat, artifacts=plots,
                    bundle=bundle, tags={"model_version": manifest["model_version"]})
-
-
-def _rewrite_manifest(bundle: Path, manifest: dict[str, Any]) -> None:
-    """Add the MLflow ids to the written manifest (atomic replace; heads are untouched)."""
-    import json
-    import os
-
-    from triage._bundle import MANIFEST
-
-    path = bundle / MANIFEST
-    full = json.loads(path.read_text(encoding="utf-8"))
-    full["mlflow"] = manifest["mlflow"]
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(full, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
-    with tmp.open("rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

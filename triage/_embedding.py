@@ -67,9 +67,6 @@ class SentenceTransformerEmbedder:
                                   convert_to_numpy=True)
         return np.asarray(vecs, dtype=np.float32).reshape(len(texts), self.dim)
 
-    def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
-
 
 class USEEmbedder:
     """Multilingual Universal Sentence Encoder v3 in pure numpy: light, for tests and small boxes."""

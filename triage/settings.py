@@ -26,7 +26,6 @@ class Settings(BaseSettings):
     max_tokens: int = Field(256, ge=16, le=512, description="Embedder window; longer texts are cut.")
     batch_size: int = Field(32, ge=1, le=1024)
     model_dir: Path | None = Field(None, description="Bundle the API serves.")
-    kb_dir: Path | None = Field(None, description="Knowledge-base index the API serves.")
     max_request_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one batch request.")
     mlflow_tracking_uri: str | None = Field(
