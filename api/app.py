@@ -12,6 +12,7 @@ from api._limits import BodyLimit
 from api.deps import ServiceState
 from api.routes import router
 from triage import Settings, Triage, load_triage
+from triage._kb import open_kb
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api")
@@ -29,6 +30,10 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
         if state.triage is None:
             assert settings.model_dir is not None
             state.triage = load_triage(settings.model_dir, cache_dir=settings.cache_dir)
+            if settings.kb_dir is not None:
+                state.triage.kb = open_kb(settings.kb_dir, state.triage.embedder, settings)
+                state.triage.kb_top_k = settings.kb_top_k
+                log.info("serving KB index %s v%s", settings.kb_dir, state.triage.kb.version)
             state.triage.classify([{"subject": "warm-up", "body": "прогрев модели"}])  # first call compiles
             log.info("serving model %s", state.triage.model_version)
         yield

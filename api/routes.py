@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Response
 
 from api.deps import StateDep, TriageDep
-from api.schemas import Health, ModelInfo, TicketIn, TriageResult
+from api.schemas import Health, KBSearchIn, KBSearchOut, ModelInfo, TicketIn, TriageResult
 
 router = APIRouter()
 
@@ -34,12 +34,25 @@ def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
     return _classify(state, triage, tickets)
 
 
+@router.post("/v1/kb/search", response_model=KBSearchOut, summary="Search the knowledge base", tags=["kb"],
+             responses={404: {"description": "No KB index is loaded"}})
+def kb_search(request: KBSearchIn, state: StateDep, triage: TriageDep) -> dict[str, Any]:
+    if triage.kb is None:
+        raise HTTPException(404, "no knowledge-base index is loaded: build one with `triage kb build` and start "
+                                 "the service with `triage serve --kb DIR` (or TRIAGE_KB_DIR)")
+    with state.lock:
+        return {"hits": triage.search_kb(request.query, k=request.k, sources=request.sources)}
+
+
 @router.get("/v1/model", response_model=ModelInfo, summary="Model version, training data and metrics",
             tags=["model"])
 def model_info(triage: TriageDep) -> dict[str, Any]:
     m = triage.manifest
+    kb = triage.kb
     return {"model_version": m["model_version"], "created_at": m.get("created_at"), "embedder": m["embedder"],
-            "heads": m["heads"], "data": m["data"], "metrics": m["metrics"], "mlflow": m.get("mlflow")}
+            "heads": m["heads"], "data": m["data"], "metrics": m["metrics"], "mlflow": m.get("mlflow"),
+            "kb": None if kb is None else {"path": str(kb.root), "version": kb.version,
+                                           **{k: kb.manifest[k] for k in ("created_at", "counts", "backend")}}}
 
 
 @router.get("/healthz", response_model=Health, response_model_exclude_none=True, tags=["ops"],

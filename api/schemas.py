@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -48,6 +48,17 @@ class ModuleOut(LabelOut):
     owners: list[str] = []
 
 
+class KBHit(BaseModel):
+    """A suggested KB article, or a past ticket's developer answer (`source: "answer"`, id `ticket:<id>`)."""
+
+    article_id: str
+    title: str
+    score: float = Field(ge=0, le=1, description="Relevance in cosine units (dense and lexical evidence fused).")
+    snippet: str
+    url: str | None
+    source: Literal["kb", "answer"]
+
+
 class TriageResult(BaseModel):
     """Contract §4. Parts a model was not trained for are absent."""
 
@@ -57,6 +68,25 @@ class TriageResult(BaseModel):
     labels: dict[str, LabelOut]
     module: ModuleOut | None = None
     owner: LabelOut | None = None
+    kb: list[KBHit] = Field(default_factory=list, description="Empty when no KB index is loaded.")
+
+
+class KBSearchIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"query": "не подключается VPN, ошибка 412", "k": 5}]})
+
+    query: str = Field(min_length=1, max_length=MAX_BODY)
+    k: int = Field(5, ge=1, le=50)
+    sources: list[Literal["kb", "answer"]] | None = Field(None, description="Default: both.")
+
+    @model_validator(mode="after")
+    def _has_text(self) -> KBSearchIn:
+        if not self.query.strip():
+            raise ValueError("query is blank; send the question text")
+        return self
+
+
+class KBSearchOut(BaseModel):
+    hits: list[KBHit]
 
 
 class ModelInfo(BaseModel):
@@ -67,6 +97,7 @@ class ModelInfo(BaseModel):
     data: dict[str, Any]
     metrics: dict[str, Any]
     mlflow: dict[str, Any] | None = None
+    kb: dict[str, Any] | None = Field(None, description="The KB index served, if any.")
 
 
 class Health(BaseModel):

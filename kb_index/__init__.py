@@ -1,1 +1,18 @@
-"""Knowledge-base index (vector store protocol, FAISS and Qdrant backends): see issue 3."""
+"""Knowledge-base index: articles and past answers, chunked, embedded and searched.
+
+Public surface: build or update an index (`build_index`), open and search it
+(`KBIndex`), the vector-store protocol with its FAISS and Qdrant backends, and
+the folder reader. Embedding is the caller's: the index takes any object with
+`model_id`, `dim` and `encode(texts, kind=...)`.
+"""
+
+from kb_index._articles import SOURCES, Article, Chunker, html_to_markdown, read_folder
+from kb_index._build import BuildOptions, BuildReport, Encoder, build_index
+from kb_index._index import Hit, KBIndex, QdrantSettings
+from kb_index._qdrant import QdrantStore
+from kb_index._stores import FaissStore, VectorStore
+from kb_index._text import tokenize
+
+__all__ = ["SOURCES", "Article", "BuildOptions", "BuildReport", "Chunker", "Encoder", "FaissStore", "Hit",
+           "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore", "build_index", "html_to_markdown",
+           "read_folder", "tokenize"]

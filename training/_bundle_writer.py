@@ -17,19 +17,8 @@ from typing import Any
 
 import joblib
 
+from kb_index._fs import fsync_tree
 from triage._bundle import FORMAT, FORMAT_VERSION, MANIFEST, file_sha256, library_versions
-
-
-def _fsync_tree(root: Path) -> None:
-    for path in sorted(root.rglob("*")):
-        if path.is_file():
-            with path.open("rb") as fh:
-                os.fsync(fh.fileno())
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def model_version(data_sha: str) -> str:
@@ -58,7 +47,7 @@ def write_bundle(out: Path, heads: dict[str, Any], manifest: dict[str, Any],
         full = {"format": FORMAT, "format_version": FORMAT_VERSION, **manifest,
                 "versions": library_versions(), "heads": head_info}
         _dump_json(tmp / MANIFEST, full)
-        _fsync_tree(tmp)
+        fsync_tree(tmp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from training.pipeline import evaluate_head
 from triage._data import Mapping, load_tickets
+from triage._kb import open_kb
 from triage._triage import TOP_LEVEL_HEADS, Triage, load_triage
 from triage.settings import Settings
 
@@ -24,11 +25,18 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return df[cols].to_dict(orient="records")  # type: ignore[return-value]
 
 
+def _load(model: Path, kb: Path | None, settings: Settings) -> Triage:
+    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+    if kb is not None:
+        triage.kb, triage.kb_top_k = open_kb(kb, triage.embedder, settings), settings.kb_top_k
+    return triage
+
+
 def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | None = None,
-                 settings: Settings | None = None, batch: int = 256) -> int:
+                 settings: Settings | None = None, batch: int = 256, kb: Path | None = None) -> int:
     """Classify in created_at order (input order where absent); write atomically."""
     settings = settings or Settings()
-    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+    triage = _load(model, kb, settings)
     df = load_tickets([input], mapping)
     if df["created_at"].notna().any():
         df = df.sort_values("created_at", kind="stable", na_position="first")
@@ -46,10 +54,10 @@ def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | N
 
 
 def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | None = None,
-                  settings: Settings | None = None) -> dict[str, dict[str, Any]]:
-    """Metrics and plots for every head whose label column the data has."""
+                  settings: Settings | None = None, kb: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Metrics and plots for every head whose label column the data has (and the KB's, given one)."""
     settings = settings or Settings()
-    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+    triage = _load(model, kb, settings)
     df = load_tickets([data], mapping)
     feats = triage.features(_records(df), batch_size=settings.batch_size, progress=True)
     report.mkdir(parents=True, exist_ok=True)
@@ -58,6 +66,8 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
         if name not in df.columns:
             continue
         metrics[name], _ = evaluate_head(head, feats, df, np.arange(len(df)), report)
+    if triage.kb is not None and "kb_article" in df.columns and df["kb_article"].notna().any():
+        metrics["kb"] = kb_retrieval_metrics(triage.kb, feats, df["kb_article"])
     if not metrics:
         raise_no_labels(triage, df)
     (report / "metrics.json").write_text(json.dumps({"model_version": triage.model_version, "data": str(data),
@@ -65,6 +75,20 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
                                                     ensure_ascii=False, indent=2), encoding="utf-8")
     (report / "report.md").write_text(_markdown(triage, data, metrics), encoding="utf-8")
     return metrics
+
+
+def kb_retrieval_metrics(index: Any, feats: Any, gold: pd.Series, k: int = 10) -> dict[str, Any]:
+    """Recall@1/5 and MRR of the gold article among KB suggestions, over tickets that name one."""
+    rows = np.flatnonzero(gold.notna().to_numpy() & (gold.astype(str).str.strip() != "").to_numpy())
+    hits = index.search(feats.dense[rows], [feats.texts[i] for i in rows], k=k, sources=["kb"])
+    ranks = []
+    for row, found in zip(rows, hits, strict=True):
+        ids = [h.article_id for h in found]
+        want = str(gold.iloc[row]).strip()
+        ranks.append(ids.index(want) + 1 if want in ids else None)
+    n = len(ranks)
+    return {"n": n, "recall_at_1": sum(r == 1 for r in ranks) / n, "recall_at_5": sum(r is not None and r <= 5
+            for r in ranks) / n, "mrr": sum(1 / r for r in ranks if r) / n}
 
 
 def raise_no_labels(triage: Triage, df: pd.DataFrame) -> None:
@@ -79,11 +103,16 @@ def _markdown(triage: Triage, data: Path, metrics: dict[str, dict[str, Any]]) ->
     lines = [f"# Evaluation of {triage.model_version}", "", f"Data: `{data}`", "",
              "| head | n | accuracy | macro-F1 | top-3 | coverage at target precision (oracle) | "
              "coverage / precision at the bundle's threshold | ECE |", "|---|---|---|---|---|---|---|---|"]
-    for name, m in metrics.items():
+    heads = {n: m for n, m in metrics.items() if n != "kb"}
+    for name, m in heads.items():
         cov_key = next((k for k in m if k.startswith("coverage_at_p")), "")
         lines.append(f"| {name} | {m['n']} | {m['accuracy']} | {m['macro_f1']} | {m['top3_accuracy']} | "
                      f"{m.get(cov_key)} | {m['threshold_coverage']} / {m['threshold_precision']} | {m['ece']} |")
-    lines += ["", "Plots: " + ", ".join(f"`confusion_{n}.png`, `risk_coverage_{n}.png`" for n in metrics)]
+    lines += ["", "Plots: " + ", ".join(f"`confusion_{n}.png`, `risk_coverage_{n}.png`" for n in heads)]
+    if "kb" in metrics:
+        kb = metrics["kb"]
+        lines += ["", f"KB suggestions over {kb['n']} tickets naming their article: recall@1 {kb['recall_at_1']:.3f}, "
+                      f"recall@5 {kb['recall_at_5']:.3f}, MRR {kb['mrr']:.3f}."]
     kinds = [n for n in metrics if n in TOP_LEVEL_HEADS]
     if kinds:
         lines += ["", f"Top-level heads evaluated: {', '.join(kinds)}."]

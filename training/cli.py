@@ -6,74 +6,31 @@ file, line and field), 1 anything else.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.markup import escape
 
-from triage.errors import BundleError, DataError, EmbedderError, TriageError
+from training._cli_common import ConfigOpt, console, exits, mapping_from
+from training.kb_cli import kb_app
 
 app = typer.Typer(
     help="Ticket triage: train models on your helpdesk history, classify new tickets, serve the API.\n\n"
          "Typical flow: `triage train --data tickets.csv --target category --out models/current`, then "
          "`triage serve --model models/current`.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
-console = Console(stderr=True, soft_wrap=True)  # paths in messages must stay copyable
-F = TypeVar("F", bound=Callable[..., Any])
-
+app.add_typer(kb_app, name="kb")
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML column mapping for a foreign export.")]
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
-KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index directory (accepted for the "
-                                                         "contract; KB suggestions are not built yet).")]
-
-
-def _exits(func: F) -> F:
-    """Turn library errors into the contract's exit codes and a readable message."""
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (DataError, BundleError, EmbedderError) as exc:
-            _error(str(exc))
-            raise typer.Exit(2) from exc
-        except ValidationError as exc:  # a TRIAGE_* setting out of range, reported by name
-            for err in exc.errors():
-                name = "TRIAGE_" + "_".join(str(p) for p in err["loc"]).upper()
-                _error(f"setting {name}={err.get('input')!r}: {err['msg']}")
-            raise typer.Exit(2) from exc
-        except TriageError as exc:
-            _error(str(exc))
-            raise typer.Exit(1) from exc
-    return wrapper  # type: ignore[return-value]
-
-
-def _error(message: str) -> None:
-    console.print(f"[red]error:[/] {escape(message)}")
-
-
-def _warn_kb(kb: Path | None) -> None:
-    if kb is not None:
-        console.print("[yellow]warning:[/] knowledge-base suggestions are not available in this version; "
-                      f"--kb {escape(str(kb))} is ignored and results carry no 'kb' part")
-
-
-def _mapping(config: Path | None) -> Any:
-    from triage._data import Mapping
-
-    return Mapping.load(config) if config else None
+KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index (`triage kb build`): adds "
+                                                         "suggested articles ('kb') to every result.")]
 
 
 @app.command()
-@_exits
+@exits
 def train(
     data: DataOpt,
     out: Annotated[Path, typer.Option("--out", help="Where to write the bundle (replaced atomically).")],
@@ -97,7 +54,7 @@ def train(
         raise typer.BadParameter("choose hybrid, dense or lexical", param_hint="--features")
     opts = TrainOptions(targets=target or [], features=features, target_precision=target_precision,
                         test_size=test_size, mlflow=mlflow, finetune=finetune)
-    result = run_train(data, out, mapping=_mapping(config), options=opts)
+    result = run_train(data, out, mapping=mapping_from(config), options=opts)
     _print_metrics(result.metrics)
     console.print(f"[green]Bundle[/] {result.bundle}  version {result.manifest['model_version']}")
     if "mlflow" in result.manifest:
@@ -106,7 +63,7 @@ def train(
 
 
 @app.command()
-@_exits
+@exits
 def predict(
     model: ModelOpt,
     input: Annotated[Path, typer.Option("--input", help="Tickets to classify (CSV, JSONL, Parquet).")],
@@ -117,13 +74,12 @@ def predict(
     """Classify tickets in created_at order and write one contract §4 result per line."""
     from training.batch import predict_file
 
-    _warn_kb(kb)
-    n = predict_file(model, input, output, mapping=_mapping(config))
+    n = predict_file(model, input, output, mapping=mapping_from(config), kb=kb)
     console.print(f"[green]Wrote[/] {n} results to {output}")
 
 
 @app.command()
-@_exits
+@exits
 def evaluate(
     model: ModelOpt,
     data: Annotated[Path, typer.Option("--data", help="Labelled tickets to evaluate on.")],
@@ -131,11 +87,13 @@ def evaluate(
     config: ConfigOpt = None,
     kb: KbOpt = None,
 ) -> None:
-    """Score a bundle on labelled tickets: accuracy, macro-F1, top-3, coverage at the target precision."""
+    """Score a bundle on labelled tickets: accuracy, macro-F1, top-3, coverage at the target precision.
+
+    With --kb and a `kb_article` column, also the KB's recall@1, recall@5 and MRR.
+    """
     from training.batch import evaluate_file
 
-    _warn_kb(kb)
-    metrics = evaluate_file(model, data, report, mapping=_mapping(config))
+    metrics = evaluate_file(model, data, report, mapping=mapping_from(config), kb=kb)
     _print_metrics(metrics)
     console.print(f"[green]Report[/] {report / 'report.md'}")
 
@@ -151,7 +109,8 @@ def serve(
     import uvicorn
 
     os.environ["TRIAGE_MODEL_DIR"] = str(model.resolve())
-    _warn_kb(kb)
+    if kb is not None:
+        os.environ["TRIAGE_KB_DIR"] = str(kb.resolve())
     uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
 
 
@@ -165,8 +124,13 @@ def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
     for header in cols.values():
         table.add_column(header, justify="right")
     for head, m in metrics.items():
-        table.add_row(head, *[_fmt(m.get(c)) for c in cols])
+        if head != "kb":
+            table.add_row(head, *[_fmt(m.get(c)) for c in cols])
     console.print(table)
+    if "kb" in metrics:
+        kb = metrics["kb"]
+        console.print(f"KB suggestions ({kb['n']} tickets naming their article): recall@1 {kb['recall_at_1']:.3f}, "
+                      f"recall@5 {kb['recall_at_5']:.3f}, MRR {kb['mrr']:.3f}")
 
 
 def _fmt(value: Any) -> str:

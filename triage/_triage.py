@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from kb_index import KBIndex
 from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
 from triage._data import ticket_text
 from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
@@ -20,10 +21,13 @@ TOP_LEVEL_HEADS = ("module", "owner")  # contract §4 puts these beside `labels`
 
 
 class Triage:
-    def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any]) -> None:
+    def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any],
+                 kb: KBIndex | None = None, kb_top_k: int = 3) -> None:
         self.embedder = embedder
         self.heads = heads
         self.manifest = manifest
+        self.kb = kb
+        self.kb_top_k = kb_top_k
 
     @property
     def model_version(self) -> str:
@@ -42,6 +46,8 @@ class Triage:
             return []
         feats = self.features(tickets, batch_size=batch_size, progress=progress)
         per_head = {name: head.predict_results(feats) for name, head in self.heads.items()}
+        kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
+                   if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
         results = []
         for i, ticket in enumerate(tickets):
             labels = {name: out[i] for name, out in per_head.items() if name not in TOP_LEVEL_HEADS}
@@ -56,8 +62,16 @@ class Triage:
                     result[name] = dict(per_head[name][i])
             if "module" in result:
                 result["module"]["owners"] = []
+            result["kb"] = [hit.as_dict() for hit in kb_hits[i]]
             results.append(result)
         return results
+
+    def search_kb(self, query: str, k: int = 5, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Suggestions for a free-text query; empty when no KB index is loaded."""
+        if self.kb is None:
+            return []
+        vector = self.embedder.encode([query], kind="query")
+        return [hit.as_dict() for hit in self.kb.search(vector, [query], k=k, sources=sources)[0]]
 
 
 def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | None = None,
@@ -66,12 +80,23 @@ def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | Non
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
     check_versions(manifest)
-    spec = manifest["embedder"]
-    if embedder is None and spec["spec"] == "bundle":  # fine-tuned with the bundle
-        embedder = SentenceTransformerEmbedder(str(bundle / "embedder"), model_id=spec["id"], prefixes=E5_PREFIXES,
-                                               max_tokens=int(spec["max_tokens"]))
-    elif embedder is None:
-        embedder = load_embedder(spec["spec"], cache_dir=cache_dir, max_tokens=int(spec["max_tokens"]),
-                                 progress=progress)
+    embedder = embedder or _bundle_embedder(bundle, manifest, cache_dir, progress)
     check_embedder(manifest, embedder.model_id, embedder.dim)
     return Triage(embedder, load_heads(bundle, manifest), manifest)
+
+
+def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False) -> Embedder:
+    """Only the embedder a bundle was trained with (for building or searching a KB index for it)."""
+    bundle = Path(bundle)
+    manifest = read_manifest(bundle)
+    embedder = _bundle_embedder(bundle, manifest, cache_dir, progress)
+    check_embedder(manifest, embedder.model_id, embedder.dim)
+    return embedder
+
+
+def _bundle_embedder(bundle: Path, manifest: dict[str, Any], cache_dir: Path, progress: bool) -> Embedder:
+    spec = manifest["embedder"]
+    if spec["spec"] == "bundle":  # fine-tuned with the bundle
+        return SentenceTransformerEmbedder(str(bundle / "embedder"), model_id=spec["id"], prefixes=E5_PREFIXES,
+                                           max_tokens=int(spec["max_tokens"]))
+    return load_embedder(spec["spec"], cache_dir=cache_dir, max_tokens=int(spec["max_tokens"]), progress=progress)

@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     model_dir: Path | None = Field(None, description="Bundle the API serves.")
     max_request_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one batch request.")
+    kb_dir: Path | None = Field(None, description="KB index the API searches (built by `triage kb build`).")
+    kb_top_k: int = Field(3, ge=0, le=50, description="Suggestions per ticket in /v1/classify.")
+    qdrant_url: str | None = Field(None, description="A Qdrant server (e.g. http://qdrant:6333): selects the "
+                                   "Qdrant backend for `triage kb build`; searches use it for Qdrant indexes.")
+    qdrant_api_key: str | None = None
+    qdrant_collection: str = Field("triage-kb", description="Collection name prefix on the Qdrant server.")
     mlflow_tracking_uri: str | None = Field(
         None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
     mlflow_experiment: str = "triage"

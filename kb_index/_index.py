@@ -1,0 +1,207 @@
+"""Opening an index version and searching it: dense and BM25 fused, grouped per article.
+
+Both signals are put on one scale by z-scoring each against the whole
+collection (the dense variance comes from the stored covariance of the chunk
+vectors, so this costs O(d²), not a pass over the vectors); the fused ranking is shown in
+cosine units so a score means roughly the same thing for every query.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from kb_index._lexical import BM25, TermCounts
+from kb_index._qdrant import QdrantStore
+from kb_index._stores import FaissStore, VectorStore
+from kb_index.errors import EncoderMismatchError, IndexFormatError
+
+FORMAT = "triage-kb-index"
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.parquet"
+STATS = "stats.npz"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One suggested article (or past answer), with its best-matching chunk as the snippet."""
+
+    article_id: str
+    title: str
+    score: float
+    snippet: str
+    url: str | None
+    source: str
+    section: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"article_id": self.article_id, "title": self.title, "score": round(self.score, 4),
+                "snippet": self.snippet, "url": self.url, "source": self.source}
+
+
+@dataclass(frozen=True)
+class QdrantSettings:
+    """Where a Qdrant-backed index lives; the URL wins over a local path."""
+
+    url: str | None = None
+    api_key: str | None = None
+    collection: str = "triage-kb"
+
+
+def current_version_dir(root: Path) -> Path | None:
+    pointer = root / CURRENT
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    path = root / name
+    if not (path / MANIFEST).exists():
+        raise IndexFormatError(f"{root} points at {name}, which is missing: rebuild with `triage kb build`")
+    return path
+
+
+def read_manifest(version_dir: Path) -> dict[str, Any]:
+    try:
+        manifest = json.loads((version_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexFormatError(f"cannot read {version_dir / MANIFEST}: {exc}") from exc
+    if manifest.get("format") != FORMAT:
+        raise IndexFormatError(f"{version_dir} is not a KB index (no '{FORMAT}' manifest)")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexFormatError(f"{version_dir} has index format {manifest.get('format_version')}, this "
+                               f"software reads {FORMAT_VERSION}: rebuild with `triage kb build`")
+    return manifest
+
+
+def open_store(manifest: dict[str, Any], version_dir: Path, qdrant: QdrantSettings | None = None) -> VectorStore:
+    backend = manifest["backend"]
+    dim = int(manifest["encoder"]["dim"])
+    if backend["backend"] == "faiss":
+        return FaissStore.load(version_dir, dim, exact_max=int(backend["exact_max"]), nprobe=int(backend["nprobe"]))
+    if backend["backend"] == "qdrant":
+        qdrant = qdrant or QdrantSettings()
+        url = qdrant.url or backend.get("url")
+        path = None if url else str(version_dir.parent / "qdrant")
+        return QdrantStore(dim, collection=backend["collection"], url=url, api_key=qdrant.api_key, path=path)
+    raise IndexFormatError(f"unknown backend {backend['backend']!r} in {version_dir / MANIFEST}")
+
+
+class KBIndex:
+    """A loaded, read-only index version. Searches take query vectors, so callers embed once."""
+
+    def __init__(self, root: Path, version_dir: Path, manifest: dict[str, Any], chunks: pd.DataFrame,
+                 bm25: BM25, stats: dict[str, np.ndarray], store: VectorStore) -> None:
+        self.root = root
+        self.version_dir = version_dir
+        self.manifest = manifest
+        self.chunks = chunks
+        self.bm25 = bm25
+        self.store = store
+        self.cov_ = stats["cov"]
+        self._ids = chunks["chunk_id"].to_numpy(np.int64)  # sorted on write
+        self.lexical_weight = float(manifest["fusion"]["lexical_weight"])
+        self.candidates = int(manifest["fusion"]["candidates"])
+
+    @classmethod
+    def open(cls, root: str | Path, *, encoder_id: str | None = None, dim: int | None = None,
+             qdrant: QdrantSettings | None = None) -> KBIndex:
+        root = Path(root)
+        version_dir = current_version_dir(root)
+        if version_dir is None:
+            raise IndexFormatError(f"{root} is not a KB index (no {CURRENT} file): build one with "
+                                   f"`triage kb build --source KB --out {root}`")
+        manifest = read_manifest(version_dir)
+        enc = manifest["encoder"]
+        if encoder_id is not None and enc["model_id"] != encoder_id:
+            raise EncoderMismatchError(
+                f"the index {root} was embedded with {enc['model_id']}, the model uses {encoder_id}: "
+                f"rebuild it with `triage kb build ... --model <bundle>` (or the same --embedder)")
+        if dim is not None and int(enc["dim"]) != dim:
+            raise EncoderMismatchError(f"the index {root} holds {enc['dim']}-d vectors, the model makes {dim}-d")
+        chunks = pd.read_parquet(version_dir / CHUNKS)
+        bm25 = BM25(TermCounts.load(version_dir))
+        with np.load(version_dir / STATS) as data:
+            stats = {"cov": data["cov"]}
+        return cls(root, version_dir, manifest, chunks, bm25, stats, open_store(manifest, version_dir, qdrant))
+
+    @property
+    def encoder_id(self) -> str:
+        return str(self.manifest["encoder"]["model_id"])
+
+    @property
+    def version(self) -> int:
+        return int(self.manifest["version"])
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        """Chunk ids -> table rows; -1 for ids this version does not know (a build in progress)."""
+        pos = np.searchsorted(self._ids, ids)
+        pos = np.clip(pos, 0, max(len(self._ids) - 1, 0))
+        ok = (len(self._ids) > 0) & (self._ids[pos] == ids) if len(self._ids) else np.zeros(len(ids), bool)
+        return np.where(ok, pos, -1)
+
+    def search(self, vectors: np.ndarray, texts: Sequence[str], k: int = 5,
+               sources: Sequence[str] | None = None) -> list[list[Hit]]:
+        """Top-k articles per query; `vectors` are the queries embedded with the index's encoder."""
+        if not len(self.chunks):
+            return [[] for _ in texts]
+        n_cand = min(len(self.chunks), max(self.candidates, 10 * k))
+        d_scores, d_ids = self.store.search(np.asarray(vectors, np.float32), n_cand)
+        return [self._one(vectors[i], texts[i], d_scores[i], d_ids[i], k, sources) for i in range(len(texts))]
+
+    def _one(self, vector: np.ndarray, text: str, d_scores: np.ndarray, d_ids: np.ndarray, k: int,
+             sources: Sequence[str] | None) -> list[Hit]:
+        rows = self._rows(d_ids)
+        cos = {int(r): float(s) for r, s in zip(rows, d_scores, strict=True) if r >= 0}
+        lex = self.bm25.scores(text)
+        lex_mu, lex_sd = float(lex.mean()), float(lex.std())
+        lex_top = _top(lex, max(len(cos), 1)) if lex_sd > 0 else np.empty(0, np.int64)
+        extra = [int(r) for r in lex_top if int(r) not in cos and lex[r] > 0]
+        if extra:
+            vecs = self.store.get(self._ids[extra])
+            cos.update(zip(extra, (vecs @ vector).tolist(), strict=True))
+        cand = np.fromiter(cos, np.int64, len(cos))
+        dense = np.fromiter(cos.values(), np.float64, len(cos))
+        d_sd = float(np.sqrt(max(vector @ self.cov_ @ vector, 1e-12)))
+        z_lex = (lex[cand] - lex_mu) / lex_sd if lex_sd > 0 else np.zeros(len(cand))
+        # z_dense + w·z_lexical, mapped back to cosine units; the dense mean shifts every candidate alike
+        fused = dense + self.lexical_weight * d_sd * z_lex
+        order = np.argsort(-fused)
+        table = self.chunks
+        wanted = set(sources or ("kb", "answer"))
+        # past answers are many and alike; articles are the authoritative answer, so answers get at most half
+        answer_cap = k if wanted == {"answer"} else max(k // 2, 1 if k == 1 else 0)
+        hits: list[Hit] = []
+        seen: set[Any] = set()
+        n_answers = 0
+        for j in order:
+            row = table.iloc[int(cand[j])]
+            if row.source not in wanted or row.article_id in seen:
+                continue
+            if row.source == "answer":
+                if n_answers >= answer_cap or ("answer", row.snippet) in seen:
+                    continue
+                n_answers += 1
+                seen.add(("answer", row.snippet))  # the same fix pasted into many tickets shows once
+            seen.add(row.article_id)
+            hits.append(Hit(str(row.article_id), str(row.title), float(np.clip(fused[j], 0.0, 1.0)),
+                            str(row.snippet), row.url if isinstance(row.url, str) and row.url else None,
+                            str(row.source), str(row.section) if row.section else None))
+            if len(hits) == k:
+                break
+        return hits
+
+
+def _top(values: np.ndarray, n: int) -> np.ndarray:
+    if n >= len(values):
+        return np.arange(len(values))
+    return np.argpartition(-values, n)[:n]

@@ -1,0 +1,153 @@
+"""`triage kb ...`: build, search and audit the knowledge-base index from the shell."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from training._cli_common import ConfigOpt, console, exits, mapping_from
+
+kb_app = typer.Typer(
+    help="Knowledge-base index: `build` it from articles (and past answers), `search` it, find `gaps`.\n\n"
+         "Example: `triage kb build --source data/demo/kb --answers data/demo/tickets.csv --out models/kb`, "
+         "then `triage serve --model models/demo --kb models/kb`.",
+    no_args_is_help=True)
+
+KbDirOpt = Annotated[Path, typer.Option("--kb", help="Index directory written by `triage kb build`.")]
+EmbedModelOpt = Annotated[Path | None, typer.Option(
+    "--model", help="Embed with this bundle's embedder (needed if the bundle was trained with --finetune).")]
+
+
+def _embedder(model: Path | None, spec: str | None, settings: Any) -> tuple[Any, str]:
+    from triage._embedding import load_embedder
+    from triage._triage import bundle_embedder
+
+    if model is not None:
+        return bundle_embedder(model, cache_dir=settings.cache_dir, progress=True), f"bundle:{model.resolve()}"
+    if spec and spec.startswith("bundle:"):
+        path = Path(spec.removeprefix("bundle:"))
+        return bundle_embedder(path, cache_dir=settings.cache_dir, progress=True), spec
+    spec = spec or settings.embedder
+    return load_embedder(spec, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens, progress=True), spec
+
+
+def _index_embedder(kb: Path, model: Path | None, settings: Any) -> tuple[Any, Any]:
+    """Open the index with the embedder it was built with (or the given bundle's)."""
+    from kb_index._index import current_version_dir, read_manifest
+    from kb_index.errors import IndexFormatError
+    from triage._kb import open_kb
+
+    version = current_version_dir(kb)
+    if version is None:
+        raise IndexFormatError(f"{kb} is not a KB index: build one with `triage kb build --source ... --out {kb}`")
+    embedder, _ = _embedder(model, read_manifest(version)["encoder"].get("spec"), settings)
+    return open_kb(kb, embedder, settings), embedder
+
+
+@kb_app.command("build")
+@exits
+def build(
+    source: Annotated[list[Path], typer.Option("--source", help="KB folder (.md/.txt/.html) or table "
+                                               "(CSV/JSONL/Parquet: id, title, body[, url, category]); repeatable.")],
+    out: Annotated[Path, typer.Option("--out", help="Index directory; an existing index is updated in place "
+                                      "(only new or changed articles are embedded) and swapped atomically.")],
+    answers: Annotated[list[Path] | None, typer.Option(
+        "--answers", help="Ticket export whose `answer` column becomes a second source of suggestions.")] = None,
+    config: ConfigOpt = None,
+    model: EmbedModelOpt = None,
+    backend: Annotated[str | None, typer.Option(help="faiss (embedded) or qdrant (TRIAGE_QDRANT_URL; without it, "
+                                                "qdrant-client's local mode inside the index). Default: qdrant "
+                                                "if TRIAGE_QDRANT_URL is set, else faiss.")] = None,
+    mode: Annotated[str, typer.Option(help="sync: the index holds exactly these sources (articles no longer "
+                                      "present are removed); upsert: add and change only.")] = "sync",
+    chunk_chars: Annotated[int, typer.Option(min=200, max=4000, help="Largest chunk, in characters.")] = 800,
+) -> None:
+    """Build or update a KB index from articles and past answers."""
+    from kb_index import BuildOptions, build_index
+    from triage._kb import load_answers, load_articles, qdrant_settings
+    from triage.settings import Settings
+
+    settings = Settings()
+    if mode not in ("sync", "upsert"):
+        raise typer.BadParameter("choose sync or upsert", param_hint="--mode")
+    backend = backend or ("qdrant" if settings.qdrant_url else "faiss")
+    if backend not in ("faiss", "qdrant"):
+        raise typer.BadParameter("choose faiss or qdrant", param_hint="--backend")
+    mapping = mapping_from(config)
+    articles = load_articles(source, mapping)
+    if answers:
+        articles += load_answers(answers, None)
+    embedder, spec = _embedder(model, None, settings)
+    opts = BuildOptions(backend=backend, mode=mode, chunk_chars=chunk_chars, qdrant=qdrant_settings(settings),
+                        encoder_spec=spec, batch_size=settings.batch_size, progress=True)
+    report = build_index(out, articles, embedder, opts)
+    console.print(f"[green]Built[/] {escape(report.summary())}")
+
+
+@kb_app.command("search")
+@exits
+def search(
+    query: Annotated[str, typer.Argument(help="Question in any language, e.g. \"не работает VPN\".")],
+    kb: KbDirOpt,
+    k: Annotated[int, typer.Option(min=1, max=50, help="How many articles.")] = 5,
+    source: Annotated[list[str] | None, typer.Option(help="Only 'kb' articles or past 'answer's.")] = None,
+    model: EmbedModelOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the hits as JSON (the /v1/kb/search shape).")] = False,
+) -> None:
+    """Show the articles and past answers that best match a question."""
+    from triage._kb import search_kb
+    from triage.settings import Settings
+
+    index, embedder = _index_embedder(kb, model, Settings())
+    hits = search_kb(index, embedder, [query], k=k, sources=source)[0]
+    if as_json:
+        typer.echo(json.dumps({"hits": hits}, ensure_ascii=False, indent=2))
+        return
+    table = Table(title=f"{escape(query)}  ({len(index)} chunks, index v{index.version})")
+    for col in ("score", "source", "article", "snippet"):
+        table.add_column(col, overflow="fold")
+    for hit in hits:
+        table.add_row(f"{hit['score']:.3f}", hit["source"], escape(f"{hit['article_id']}\n{hit['title']}"),
+                      escape(hit["snippet"][:200]))
+    console.print(table)
+
+
+@kb_app.command("gaps")
+@exits
+def gaps(
+    kb: KbDirOpt,
+    data: Annotated[list[Path], typer.Option("--data", help="Ticket export to audit (CSV, JSONL, Parquet).")],
+    config: ConfigOpt = None,
+    model: EmbedModelOpt = None,
+    min_score: Annotated[float, typer.Option(help="A ticket whose best article scores below this is 'not "
+                                             "answered'. Look at `triage kb search` scores to pick it.")] = 0.86,
+    min_size: Annotated[int, typer.Option(min=1, help="Smallest group worth an article.")] = 3,
+    distance: Annotated[float, typer.Option(min=0.01, max=1.0, help="Cosine distance within a group.")] = 0.12,
+    output: Annotated[Path | None, typer.Option(help="Also write the groups as JSON lines here.")] = None,
+) -> None:
+    """List groups of similar tickets that no article answers well: the articles to write next."""
+    from triage._data import load_tickets
+    from triage._kb import find_gaps
+    from triage.settings import Settings
+
+    index, embedder = _index_embedder(kb, model, Settings())
+    tickets = load_tickets(data, mapping_from(config))
+    found, poor = find_gaps(index, embedder, tickets, min_score=min_score, min_size=min_size, distance=distance,
+                            progress=True)
+    table = Table(title=f"KB gaps: {poor} of {len(tickets)} tickets have no article scoring ≥ {min_score}; "
+                        f"{len(found)} groups of ≥ {min_size}")
+    for col in ("tickets", "representative question", "closest article (score)", "examples"):
+        table.add_column(col, overflow="fold")
+    for gap in found[:30]:
+        table.add_row(str(gap.size), escape(gap.question[:200]), escape(f"{gap.best_article} ({gap.best_score:.2f})"),
+                      escape(", ".join(gap.ticket_ids[:5])))
+    console.print(table)
+    if output is not None:
+        output.write_text("".join(json.dumps(g.as_dict(), ensure_ascii=False) + "\n" for g in found),
+                          encoding="utf-8")
+        console.print(f"[green]Wrote[/] {len(found)} groups to {output}")
