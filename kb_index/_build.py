@@ -66,6 +66,7 @@ class BuildOptions:
     overlap: int = 100
     title_chunk: bool = True
     lexical_weight: float = 0.3
+    lexical_clip: float = 4.0  # a lone lexical match (one shared word) must not outvote the meaning
     candidates: int = 100
     exact_max: int = 200_000
     nprobe: int = 32
@@ -287,7 +288,8 @@ def _manifest(version: int, encoder: Encoder, chunker: Chunker, opts: BuildOptio
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "encoder": {"model_id": encoder.model_id, "dim": encoder.dim, "spec": opts.encoder_spec},
             "chunking": chunker.params,
-            "fusion": {"lexical_weight": opts.lexical_weight, "candidates": opts.candidates},
+            "fusion": {"lexical_weight": opts.lexical_weight, "lexical_clip": opts.lexical_clip,
+                       "candidates": opts.candidates},
             "backend": store.describe(), "next_chunk_id": next_chunk_id,
             "counts": {"articles": int(table["article_id"].nunique()), "chunks": len(table),
                        "by_source": {str(k): int(v) for k, v in by_source.items()}},

@@ -77,10 +77,9 @@ class FaissStore:
             self.index_.remove_ids(np.asarray(ids, np.int64))
 
     def get(self, ids: np.ndarray) -> np.ndarray:
-        out = np.empty((len(ids), self.dim), np.float32)
-        for i, idx in enumerate(np.asarray(ids, np.int64)):
-            out[i] = self.index_.reconstruct(int(idx))
-        return out
+        if not len(ids):
+            return np.zeros((0, self.dim), np.float32)
+        return np.asarray(self.index_.reconstruct_batch(np.asarray(ids, np.int64)), np.float32)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = max(1, min(k, len(self))) if len(self) else 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
+from .conftest import REPO, SHARED
 
 pytestmark = pytest.mark.slow
 
@@ -64,11 +64,22 @@ def test_train_serve_classify_with_default_model(tmp_path: Path, rutube_slice, c
     majority = max(manifest["data"]["label_counts"]["category"].values()) / manifest["data"]["rows"]
     assert manifest["metrics"]["category"]["accuracy"] > majority + 0.1
 
+    # the real RUTUBE knowledge base, mapped from its own column names, embedded with the same model
+    kb_map = tmp_path / "kb.yaml"
+    kb_map.write_text('columns:\n  title: "Вопрос из БЗ"\n  body: "Ответ из БЗ"\n'
+                      '  category: "Классификатор 1 уровня"\n', encoding="utf-8")
+    kb = tmp_path / "kb"
+    res = subprocess.run([sys.executable, "-m", "training.cli", "kb", "build", "--source",
+                          str(SHARED / "rutube-support-ru" / "knowledge_base.csv"), "--config", str(kb_map),
+                          "--model", str(model), "--out", str(kb)], cwd=REPO, env=env, capture_output=True,
+                         text=True, timeout=1200)
+    assert res.returncode == 0, res.stderr[-3000:]
+
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "--model", str(model), "--port",
-                             str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "--model", str(model), "--kb", str(kb),
+                             "--port", str(port)], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
     try:
         wait_ready(url, proc)
         ticket = {"id": "R-1", "subject": "Монетизация",
@@ -78,6 +89,11 @@ def test_train_serve_classify_with_default_model(tmp_path: Path, rutube_slice, c
         assert body["ticket_id"] == "R-1" and body["language"] == "ru"
         top = [t["value"] for t in body["labels"]["category"]["top"]]
         assert "МОНЕТИЗАЦИЯ" in top
+        assert body["kb"] and "монетиз" in body["kb"][0]["title"].lower(), body["kb"]
+        status, found = post(url + "/v1/kb/search", {"query": "хочу удалить свой аккаунт", "k": 3})
+        assert status == 200 and "удалить" in found["hits"][0]["title"].lower(), found
+        status, found = post(url + "/v1/kb/search", {"query": "how do I delete my account?", "k": 3})
+        assert status == 200 and "удал" in found["hits"][0]["title"].lower(), found  # English query, Russian KB
         status, body = post(url + "/v1/classify", {"subject": ""})
         assert status == 422 and "both empty" in json.dumps(body, ensure_ascii=False)
     finally:
