@@ -23,9 +23,10 @@ RUN pip install --no-deps . && mkdir -p models mlflow && chown -R triage:triage 
 
 USER triage
 # Convert the bundled multilingual model once, at build time, then train the demo bundle.
-RUN triage train --data data/demo/tickets.csv --target category --target priority --out models/demo --no-mlflow
+RUN triage train --data data/demo/tickets.csv --target category --target priority --out models/demo --no-mlflow \
+ && triage kb build --source data/demo/kb --answers data/demo/tickets.csv --model models/demo --out models/kb
 
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
 ENTRYPOINT ["triage", "serve", "--host", "0.0.0.0", "--port", "8000"]
-CMD ["--model", "/app/models/demo"]
+CMD ["--model", "/app/models/demo", "--kb", "/app/models/kb"]

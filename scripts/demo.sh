@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One command from a fresh clone to a running service: install, convert the multilingual model
-# (once, into ~/.cache/triage), train on the bundled demo helpdesk history, serve on 127.0.0.1:8000.
+# (once, into ~/.cache/triage), train on the bundled demo helpdesk history, build the knowledge-base
+# index (demo articles + past developer answers), serve on 127.0.0.1:8000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 .venv/bin/triage train --data data/demo/tickets.csv --target category --target priority --out models/demo
-exec .venv/bin/triage serve --model models/demo --host 127.0.0.1 --port "${PORT:-8000}"
+.venv/bin/triage kb build --source data/demo/kb --answers data/demo/tickets.csv --model models/demo --out models/kb
+exec .venv/bin/triage serve --model models/demo --kb models/kb --host 127.0.0.1 --port "${PORT:-8000}"

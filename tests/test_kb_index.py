@@ -217,3 +217,20 @@ def test_mismatches_are_explained(tmp_path: Path, rutube_articles, use_embedder)
         KBIndex.open(tmp_path, encoder_id="another/model")
     with pytest.raises(SourceError, match="appears twice"):
         build_index(tmp_path, [rutube_articles[0], rutube_articles[0]], use_embedder)
+
+
+def test_faiss_switches_to_ivf_when_large_and_back_when_small(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    vecs = rng.normal(size=(600, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    store = FaissStore(16, exact_max=300, nprobe=64)
+    store.add(np.arange(600), vecs)
+    store.optimize()
+    assert not store.exact
+    store.save(tmp_path)
+    loaded = FaissStore.load(tmp_path, 16, exact_max=300, nprobe=64)
+    assert not loaded.exact and len(loaded) == 600
+    loaded.delete(np.arange(500))
+    loaded.optimize()
+    assert loaded.exact and len(loaded) == 100
+    assert loaded.search(vecs[550:551], 1)[1][0, 0] == 550
