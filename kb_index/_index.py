@@ -111,6 +111,8 @@ class KBIndex:
         self.lexical_weight = float(manifest["fusion"]["lexical_weight"])
         self.candidates = int(manifest["fusion"]["candidates"])
         self.lexical_clip = float(manifest["fusion"].get("lexical_clip") or 0)
+        self.title_weight = float(manifest["fusion"].get("title_weight", 0.5))
+        self._title_row, self._first_body = _article_rows(chunks, bool(manifest["chunking"].get("title_chunk")))
 
     @classmethod
     def open(cls, root: str | Path, *, encoder_id: str | None = None, dim: int | None = None,
@@ -168,10 +170,15 @@ class KBIndex:
         lex = self.bm25.scores(text)
         lex_mu, lex_sd = float(lex.mean()), float(lex.std())
         lex_top = _top(lex, max(len(cos), 1)) if lex_sd > 0 else np.empty(0, np.int64)
-        extra = [int(r) for r in lex_top if int(r) not in cos and lex[r] > 0]
+        extra = {int(r) for r in lex_top if int(r) not in cos and lex[r] > 0}
+        # an article is judged by its title and its best section together: both rows must be scored
+        partners = np.concatenate([self._title_row[list(cos | dict.fromkeys(extra))],
+                                   self._first_body[list(cos | dict.fromkeys(extra))]])
+        extra |= {int(r) for r in partners if r >= 0 and int(r) not in cos}
         if extra:
-            vecs = self.store.get(self._ids[extra])
-            cos.update(zip(extra, (vecs @ vector).tolist(), strict=True))
+            todo = sorted(extra)
+            vecs = self.store.get(self._ids[todo])
+            cos.update(zip(todo, (vecs @ vector).tolist(), strict=True))
         cand = np.fromiter(cos, np.int64, len(cos))
         dense = np.fromiter(cos.values(), np.float64, len(cos))
         d_sd = float(np.sqrt(max(vector @ self.cov_ @ vector, 1e-12)))
@@ -180,7 +187,25 @@ class KBIndex:
             z_lex = np.minimum(z_lex, self.lexical_clip)
         # z_dense + w·z_lexical, mapped back to cosine units; the dense mean shifts every candidate alike
         fused = dense + self.lexical_weight * d_sd * z_lex
-        order = np.argsort(-fused)
+        return self._collect(self._per_article(cand, fused), k, sources)
+
+    def _per_article(self, cand: np.ndarray, fused: np.ndarray) -> list[tuple[float, int]]:
+        """(score, best body row) per article, best first: title and best section averaged."""
+        title_score = {int(r): float(f) for r, f in zip(cand, fused, strict=True) if self._title_row[r] == r}
+        best: dict[int, tuple[float, int]] = {}
+        for r, f in zip(cand.tolist(), fused.tolist(), strict=True):
+            if self._title_row[r] == r and self._first_body[r] >= 0:
+                continue  # the title row speaks through its article's sections
+            key = int(self._title_row[r]) if self._title_row[r] >= 0 else r
+            if key not in best or f > best[key][0]:
+                best[key] = (f, r)
+        w = self.title_weight
+        scored = [((1 - w) * f + w * title_score[key] if key in title_score and key != r else f, r)
+                  for key, (f, r) in best.items()]
+        scored.sort(key=lambda x: -x[0])
+        return scored
+
+    def _collect(self, scored: list[tuple[float, int]], k: int, sources: Sequence[str] | None) -> list[Hit]:
         col = self._cols
         wanted = set(sources or ("kb", "answer"))
         # past answers are many and alike; articles are the authoritative answer, so answers get at most half
@@ -188,8 +213,7 @@ class KBIndex:
         hits: list[Hit] = []
         seen: set[Any] = set()
         n_answers = 0
-        for j in order:
-            r = int(cand[j])
+        for score, r in scored:
             article, source, snippet = col["article_id"][r], col["source"][r], col["snippet"][r]
             if source not in wanted or article in seen:
                 continue
@@ -199,11 +223,30 @@ class KBIndex:
                 n_answers += 1
                 seen.add(("answer", snippet))  # the same fix pasted into many tickets shows once
             seen.add(article)
-            hits.append(Hit(str(article), str(col["title"][r]), float(np.clip(fused[j], 0.0, 1.0)), str(snippet),
+            hits.append(Hit(str(article), str(col["title"][r]), float(np.clip(score, 0.0, 1.0)), str(snippet),
                             col["url"][r] or None, str(source), col["section"][r] or None))
             if len(hits) == k:
                 break
         return hits
+
+
+def _article_rows(chunks: pd.DataFrame, title_chunk: bool) -> tuple[np.ndarray, np.ndarray]:
+    """For every row: the row of its article's title chunk, and of its first section chunk (-1 if none)."""
+    n = len(chunks)
+    title_row, first_body = np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+    if not n:
+        return title_row, first_body
+    art = chunks["article_id"].to_numpy()
+    pos = chunks["position"].to_numpy()
+    is_title = (chunks["source"].to_numpy() == "kb") & (pos == 0) & title_chunk
+    order = np.lexsort((pos, art))
+    for _, group in pd.Series(order).groupby(art[order], sort=False):
+        rows = group.to_numpy()
+        t = rows[is_title[rows]]
+        body = rows[~is_title[rows]]
+        title_row[rows] = t[0] if len(t) else -1
+        first_body[rows] = body[0] if len(body) else -1
+    return title_row, first_body
 
 
 def _top(values: np.ndarray, n: int) -> np.ndarray:

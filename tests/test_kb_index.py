@@ -234,3 +234,26 @@ def test_faiss_switches_to_ivf_when_large_and_back_when_small(tmp_path: Path) ->
     loaded.optimize()
     assert loaded.exact and len(loaded) == 100
     assert loaded.search(vecs[550:551], 1)[1][0, 0] == 550
+
+
+def test_an_article_is_scored_by_its_title_and_best_section_together(tmp_path: Path, use_embedder) -> None:
+    from kb_index._index import _article_rows
+
+    arts = [Article("a", "VPN", "# VPN\nIntro.\n## Ошибка 412\nПереустановите сертификат."),
+            Article("b", "Printer", "Paper jam: open tray 2.", format="text"),
+            Article("t:1", "Old ticket", "VPN drops", source="answer", answer="Raised idle timeout.", format="text")]
+    build_index(tmp_path, arts, use_embedder)
+    index = KBIndex.open(tmp_path)
+    title_row, first_body = _article_rows(index.chunks, True)
+    ids, pos = index.chunks["article_id"].tolist(), index.chunks["position"].tolist()
+    for r, (art, p) in enumerate(zip(ids, pos, strict=True)):
+        if art == "t:1":  # a past answer has no title chunk of its own
+            assert title_row[r] == -1 and first_body[r] == r
+        else:
+            assert ids[title_row[r]] == art and pos[title_row[r]] == 0
+            assert ids[first_body[r]] == art and pos[first_body[r]] == 1
+    # a perfect title match with an unrelated body ranks below what it would score on the title alone
+    query = use_embedder.encode(["Printer"], kind="query")
+    hit = index.search(query, ["Printer"], k=1)[0][0]
+    title_only = float(index.store.get(index._ids[[title_row[ids.index("b")]]])[0] @ query[0])
+    assert hit.article_id == "b" and hit.score < title_only
