@@ -21,9 +21,8 @@ from training._plots import _save
 from triage.heads._evidence import ITEMS
 
 report_app = typer.Typer(help="Reports over a ticket export.", no_args_is_help=True)
-SHORT = {"steps_to_reproduce": "steps", "expected_behavior": "expected", "observed_behavior": "observed",
-         "diagnostics": "diagnostics", "impact": "impact", "environment": "environment",
-         "suspected_module": "module guess"}
+SHORT = {"steps_to_reproduce": "S2R", "expected_behavior": "EB", "observed_behavior": "OB",
+         "diagnostics": "diag", "impact": "imp", "environment": "env", "suspected_module": "mod?"}
 
 
 def score_tickets(df: pd.DataFrame, model: Path | None) -> pd.DataFrame:
@@ -81,7 +80,9 @@ def plot_groups(table: pd.DataFrame, by: str, path: Path) -> Path:
     data = table[cols].to_numpy(dtype=float)
     fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 3, 0.42 * len(table) + 2))
     im = ax.imshow(data, cmap="Reds", vmin=0, vmax=1, aspect="auto")
-    ax.set_xticks(range(len(cols)), [SHORT.get(c[8:], c) for c in cols], rotation=35, ha="right")
+    names = {**SHORT, "steps_to_reproduce": "steps to reproduce", "expected_behavior": "expected",
+             "observed_behavior": "observed", "suspected_module": "suspected module"}
+    ax.set_xticks(range(len(cols)), [names.get(c[8:], c) for c in cols], rotation=35, ha="right")
     ax.set_yticks(range(len(table)), [f"{g} (n={n})" for g, n in zip(table.index, table["n"], strict=True)])
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
@@ -117,16 +118,20 @@ def plot_over_time(scored: pd.DataFrame, path: Path) -> Path | None:
 
 
 def print_table(table: pd.DataFrame, by: str) -> None:
+    from rich import box
     from rich.table import Table
 
-    view = Table(title=f"Escalation completeness by {by} (share of escalations missing each item)")
-    view.add_column(by)
-    view.add_column("n", justify="right")
+    view = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"% of escalations missing each item, by {by}",
+                 caption="S2R steps to reproduce, EB/OB expected/observed behaviour, imp impact, mod? suspected "
+                         "module; ready: % ready for L3; bounced: % L3 asked for more info")
+    view.add_column(by, no_wrap=True, max_width=24)
+    view.add_column("n", justify="right", no_wrap=True, min_width=4)
     cols = [f"missing_{i}" for i in ITEMS] + [c for c in ("ready_for_l3", "bounced") if c in table.columns]
     for col in cols:
-        view.add_column(SHORT.get(col[8:], col.replace("_for_l3", "")), justify="right")
+        header = SHORT.get(col[8:], col.replace("_for_l3", ""))
+        view.add_column(header, justify="right", no_wrap=True, min_width=max(3, len(header)))
     for group, row in table.iterrows():
-        view.add_row(str(group), str(int(row["n"])), *[f"{row[c]:.0%}" for c in cols])
+        view.add_row(str(group)[:24], str(int(row["n"])), *[f"{100 * row[c]:.0f}" for c in cols])
     console.print(view)
 
 
