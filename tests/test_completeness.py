@@ -90,7 +90,8 @@ def test_empty_heading_counts_as_missing() -> None:
 
 
 def test_evidence_is_a_substring_on_every_russian_test_ticket(cue_head: CompletenessHead) -> None:
-    recs = [json.loads(line) for line in (REPO / "data" / "escalations_ru" / "escalations.jsonl").open(encoding="utf-8")]
+    path = REPO / "data" / "escalations_ru" / "escalations.jsonl"
+    recs = [json.loads(line) for line in path.open(encoding="utf-8")]
     assert len(recs) >= 60 and sum(r["language"] == "ru" for r in recs) >= 60
     texts = [ticket_text(r["subject"], r["body"]) for r in recs]
     results = cue_head.predict_results(_feats(texts), languages=[r["language"] for r in recs])
@@ -116,6 +117,7 @@ def test_learned_detectors_generalise_to_an_unseen_system(reports: pd.DataFrame,
         head = CompletenessHead(features=features).fit(Features(texts, train_dense), y)  # type: ignore[arg-type]
         assert head.item_info_["expected_behavior"]["kind"] == f"learned-{features}"
         assert head.item_info_["diagnostics"]["kind"] == "cues-default"
+        assert head.needs_dense == (features == "combined")  # /v1/escalations/score skips embedding otherwise
         p = head.predict_proba(Features(test_texts, test_dense))
         eb = test.has_eb.to_numpy()
         pred = p[:, ITEMS.index("expected_behavior")] >= 0.5

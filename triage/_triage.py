@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kb_index import KBIndex
 from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
 from triage._data import ticket_text
@@ -85,7 +87,10 @@ class Triage:
         """Contract §5 `/v1/escalations/score`: one ticket's completeness object."""
         if COMPLETENESS not in self.heads:
             raise BundleError("this bundle has no completeness scorer; retrain it with `triage train`")
-        result = self._completeness(self.features([ticket]), [ticket], threshold)
+        head = self.heads[COMPLETENESS]
+        feats = (self.features([ticket]) if head.needs_dense else  # cue and structure detectors need no embedding
+                 Features([ticket_text(ticket.get("subject"), ticket.get("body"))], np.zeros((1, self.embedder.dim))))
+        result = self._completeness(feats, [ticket], threshold)
         assert result is not None
         return result[0]
 

@@ -184,6 +184,11 @@ class CompletenessHead(BaseEstimator):  # type: ignore[misc]
                              "auc_accepted_vs_bounced": round(auc, 4),
                              "weights": dict(zip(ITEMS, np.round(self.weights_, 4).tolist(), strict=True))}
 
+    @property
+    def needs_dense(self) -> bool:
+        """Whether any detector reads the embedding (else scoring a ticket needs no embedding pass)."""
+        return bool(self.models_) and self.features in ("dense", "combined")
+
     def _check(self) -> None:
         if not hasattr(self, "tables_"):
             raise NotTrainedError("the completeness head is not fitted; call fit() first")
