@@ -141,8 +141,10 @@ def latency(base: Any, brq_feats: Features, brq_y: dict[str, np.ndarray]) -> dic
     ticket = json.loads(RU.read_text(encoding="utf-8").splitlines()[0])
     text = ticket_text(ticket["subject"], ticket["body"])
     out = {}
-    for name, head in {"cues": CompletenessHead().fit(brq_feats.subset(np.arange(50))),
-                       "combined": CompletenessHead().fit(brq_feats, brq_y)}.items():
+    heads = {"label_free": CompletenessHead().fit(brq_feats.subset(np.arange(50))),
+             "learned_structure": CompletenessHead().fit(brq_feats, brq_y),
+             "learned_combined": CompletenessHead(features="combined").fit(brq_feats, brq_y)}
+    for name, head in heads.items():
         one = Features([text], brq_feats.dense[:1])
         times = []
         for _ in range(50):
