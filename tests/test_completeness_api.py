@@ -122,3 +122,21 @@ def test_report_bad_data_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-d
     bad.write_text("id,subject,info_requested\n1,a,maybe\n", encoding="utf-8")
     res = CliRunner().invoke(cli_app, ["report", "escalations", "--data", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code == 2 and "info_requested" in res.output
+
+
+def test_evaluate_reports_completeness(trained_bundle, cache_dir, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from training.batch import evaluate_file
+
+    data = tmp_path / "esc.csv"
+    data.write_text("id,subject,body,queue,info_requested,has_steps_to_reproduce\n"
+                    '1,VPN,"vpn broken",Technical Support,true,false\n'
+                    '2,Report,"Steps to reproduce:\n1. Open the report\n2. Click Run\nExpected: totals",'
+                    "Technical Support,false,true\n"
+                    '3,Mail,"mail down",Technical Support,true,false\n'
+                    '4,1C,"When I click Post the document fails. Restarted the client.",Technical Support,false,true\n',
+                    encoding="utf-8")
+    metrics = evaluate_file(trained_bundle.bundle, data, tmp_path / "rep",
+                            settings=Settings(cache_dir=cache_dir, max_tokens=128))
+    comp = metrics["completeness"]
+    assert comp["n"] == 4 and comp["steps_to_reproduce_f1"] == 1.0 and comp["bounced_auc"] == 1.0
+    assert "Completeness:" in (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")

@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -151,8 +152,6 @@ class CompletenessHead(BaseEstimator):  # type: ignore[misc]
         self.models_[item] = model
         held_out = np.asarray(table_p, dtype=float)
         probe = CalibratedClassifierCV(base, method="sigmoid", cv=folds)
-        from sklearn.model_selection import cross_val_predict
-
         held_out[mask] = cross_val_predict(probe, matrix, yk, cv=folds, method="predict_proba")[:, 1]
         self.item_info_[item] = {"kind": f"learned-{self.features}", "n_labels": n, "positives": int(yk.sum()),
                                  "table": self.tables_[item]}
