@@ -12,7 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from training.completeness import evaluate as completeness_metrics
-from training.completeness import item_label_columns
+from training.completeness import has_completeness_labels
 from training.pipeline import evaluate_head
 from triage._data import Mapping, load_tickets
 from triage._kb import open_kb
@@ -69,7 +69,7 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
         if name not in df.columns:
             continue
         metrics[name], _ = evaluate_head(head, feats, df, np.arange(len(df)), report)
-    if "completeness" in triage.heads and (item_label_columns(df) or "info_requested" in df.columns):
+    if "completeness" in triage.heads and has_completeness_labels(df):
         metrics["completeness"] = completeness_metrics(triage.heads["completeness"], feats, df, np.arange(len(df)))
     if triage.kb is not None and "kb_article" in df.columns and df["kb_article"].notna().any():
         metrics["kb"] = kb_retrieval_metrics(triage.kb, feats, df["kb_article"])

@@ -32,6 +32,12 @@ def item_label_columns(df: pd.DataFrame) -> dict[str, str]:
     return found
 
 
+def has_completeness_labels(df: pd.DataFrame) -> bool:
+    """Item columns, or an `info_requested` column with at least one value (the loader always adds it)."""
+    bounced = "info_requested" in df.columns and bool(df["info_requested"].notna().any())
+    return bool(item_label_columns(df)) or bounced
+
+
 def _bools(series: pd.Series, column: str) -> list[bool | None]:
     out: list[bool | None] = []
     for i, value in enumerate(series.tolist()):
