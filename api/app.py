@@ -24,12 +24,15 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     if triage is None and settings.model_dir is None:
         raise TriageError("no model to serve: set TRIAGE_MODEL_DIR or run `triage serve --model DIR`")
     state = ServiceState(settings=settings, triage=triage)
+    if triage is not None:
+        triage.completeness_threshold = settings.completeness_threshold
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.triage is None:
             assert settings.model_dir is not None
             state.triage = load_triage(settings.model_dir, cache_dir=settings.cache_dir)
+            state.triage.completeness_threshold = settings.completeness_threshold
             if settings.kb_dir is not None:
                 state.triage.kb = open_kb(settings.kb_dir, state.triage.embedder, settings)
                 state.triage.kb_top_k = settings.kb_top_k

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Response
+from fastapi import APIRouter, Body, HTTPException, Query, Response
 
 from api.deps import StateDep, TriageDep
-from api.schemas import Health, KBSearchIn, KBSearchOut, ModelInfo, TicketIn, TriageResult
+from api.schemas import CompletenessOut, Health, KBSearchIn, KBSearchOut, ModelInfo, TicketIn, TriageResult
+from triage.errors import BundleError
 
 router = APIRouter()
 
@@ -32,6 +33,19 @@ def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
         raise HTTPException(413, f"{len(tickets)} tickets in one batch; the limit is {state.settings.max_batch} "
                                  "(TRIAGE_MAX_BATCH). Send several smaller batches.")
     return _classify(state, triage, tickets)
+
+
+@router.post("/v1/escalations/score", response_model=CompletenessOut, tags=["triage"],
+             summary="Is the escalation complete enough for L3?",
+             responses={404: {"description": "The bundle has no completeness scorer"}})
+def escalation_score(ticket: TicketIn, state: StateDep, triage: TriageDep,
+                     threshold: Annotated[float | None, Query(ge=0, le=1, description="Override the ready "
+                                                              "threshold for this call.")] = None) -> dict[str, Any]:
+    try:
+        with state.lock:
+            return triage.score_escalation(ticket.model_dump(), threshold=threshold)
+    except BundleError as exc:
+        raise HTTPException(404, str(exc)) from exc
 
 
 @router.post("/v1/kb/search", response_model=KBSearchOut, summary="Search the knowledge base", tags=["kb"],

@@ -59,6 +59,23 @@ class KBHit(BaseModel):
     source: Literal["kb", "answer"]
 
 
+class CompletenessItem(BaseModel):
+    present: bool
+    p: float = Field(ge=0, le=1, description="Calibrated probability that the item is in the ticket.")
+    evidence: str | None = Field(description="The span of the ticket text that shows the item.")
+
+
+class CompletenessOut(BaseModel):
+    """Contract §4 `completeness`: the escalation contract, item by item."""
+
+    score: float = Field(ge=0, le=1, description="Weighted share of the seven items present.")
+    ready_for_l3: bool
+    threshold: float = Field(ge=0, le=1, description="The score at which a ticket is ready for L3.")
+    items: dict[str, CompletenessItem]
+    missing: list[str]
+    prompts: dict[str, str] = Field(description="Per missing item: what to add, in the ticket's language.")
+
+
 class TriageResult(BaseModel):
     """Contract §4. Parts a model was not trained for are absent."""
 
@@ -68,6 +85,7 @@ class TriageResult(BaseModel):
     labels: dict[str, LabelOut]
     module: ModuleOut | None = None
     owner: LabelOut | None = None
+    completeness: CompletenessOut | None = None
     kb: list[KBHit] = Field(default_factory=list, description="Empty when no KB index is loaded.")
 
 

@@ -18,7 +18,7 @@ def test_bundle_has_manifest_heads_and_metrics(trained_bundle) -> None:  # type:
     bundle: Path = trained_bundle.bundle
     on_disk = json.loads((bundle / MANIFEST).read_text(encoding="utf-8"))
     assert on_disk["format_version"] == 1 and on_disk["model_version"] == m["model_version"]
-    assert set(on_disk["heads"]) == {"queue", "type"}
+    assert set(on_disk["heads"]) == {"queue", "type", "completeness"}  # contract §3: train fits the scorer
     assert on_disk["embedder"]["dim"] == 512 and on_disk["embedder"]["id"].startswith("use-multilingual-v3")
     assert on_disk["data"]["split"] == "time" and on_disk["data"]["rows"] == 600
     assert len(on_disk["data"]["sha256"]) == 64

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from training.completeness import evaluate as completeness_metrics
+from training.completeness import has_completeness_labels
 from training.pipeline import evaluate_head
 from triage._data import Mapping, load_tickets
 from triage._kb import open_kb
@@ -27,6 +29,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _load(model: Path, kb: Path | None, settings: Settings) -> Triage:
     triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+    triage.completeness_threshold = settings.completeness_threshold
     if kb is not None:
         triage.kb, triage.kb_top_k = open_kb(kb, triage.embedder, settings), settings.kb_top_k
     return triage
@@ -66,6 +69,8 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
         if name not in df.columns:
             continue
         metrics[name], _ = evaluate_head(head, feats, df, np.arange(len(df)), report)
+    if "completeness" in triage.heads and has_completeness_labels(df):
+        metrics["completeness"] = completeness_metrics(triage.heads["completeness"], feats, df, np.arange(len(df)))
     if triage.kb is not None and "kb_article" in df.columns and df["kb_article"].notna().any():
         metrics["kb"] = kb_retrieval_metrics(triage.kb, feats, df["kb_article"])
     if not metrics:
@@ -103,7 +108,7 @@ def _markdown(triage: Triage, data: Path, metrics: dict[str, dict[str, Any]]) ->
     lines = [f"# Evaluation of {triage.model_version}", "", f"Data: `{data}`", "",
              "| head | n | accuracy | macro-F1 | top-3 | coverage at target precision (oracle) | "
              "coverage / precision at the bundle's threshold | ECE |", "|---|---|---|---|---|---|---|---|"]
-    heads = {n: m for n, m in metrics.items() if n != "kb"}
+    heads = {n: m for n, m in metrics.items() if n not in ("kb", "completeness")}
     for name, m in heads.items():
         cov_key = next((k for k in m if k.startswith("coverage_at_p")), "")
         lines.append(f"| {name} | {m['n']} | {m['accuracy']} | {m['macro_f1']} | {m['top3_accuracy']} | "
@@ -113,6 +118,9 @@ def _markdown(triage: Triage, data: Path, metrics: dict[str, dict[str, Any]]) ->
         kb = metrics["kb"]
         lines += ["", f"KB suggestions over {kb['n']} tickets naming their article: recall@1 {kb['recall_at_1']:.3f}, "
                       f"recall@5 {kb['recall_at_5']:.3f}, MRR {kb['mrr']:.3f}."]
+    if "completeness" in metrics:
+        lines += ["", "Completeness: " + ", ".join(f"{k} {v}" for k, v in metrics["completeness"].items()
+                                                   if k != "detectors") + "."]
     kinds = [n for n in metrics if n in TOP_LEVEL_HEADS]
     if kinds:
         lines += ["", f"Top-level heads evaluated: {', '.join(kinds)}."]

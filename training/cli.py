@@ -16,6 +16,7 @@ import typer
 
 from training._cli_common import ConfigOpt, console, exits, mapping_from
 from training.kb_cli import kb_app
+from training.report_cli import report_app
 
 app = typer.Typer(
     help="Ticket triage: train models on your helpdesk history, classify new tickets, serve the API.\n\n"
@@ -23,6 +24,7 @@ app = typer.Typer(
          "`triage serve --model models/current`.",
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(kb_app, name="kb")
+app.add_typer(report_app, name="report")
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
 KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index (`triage kb build`): adds "
@@ -124,9 +126,12 @@ def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
     for header in cols.values():
         table.add_column(header, justify="right")
     for head, m in metrics.items():
-        if head != "kb":
+        if head not in ("kb", "completeness"):
             table.add_row(head, *[_fmt(m.get(c)) for c in cols])
     console.print(table)
+    if "completeness" in metrics:
+        c = metrics["completeness"]
+        console.print("Completeness scorer: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "detectors"))
     if "kb" in metrics:
         kb = metrics["kb"]
         console.print(f"KB suggestions ({kb['n']} tickets naming their article): recall@1 {kb['recall_at_1']:.3f}, "

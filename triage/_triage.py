@@ -10,14 +10,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from kb_index import KBIndex
 from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
 from triage._data import ticket_text
 from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage._lang import detect_language
+from triage.errors import BundleError
 from triage.heads.base import Features
 
 TOP_LEVEL_HEADS = ("module", "owner")  # contract §4 puts these beside `labels`
+COMPLETENESS = "completeness"  # not a label head: scored with the ticket's language and the team's threshold
 
 
 class Triage:
@@ -28,6 +32,7 @@ class Triage:
         self.manifest = manifest
         self.kb = kb
         self.kb_top_k = kb_top_k
+        self.completeness_threshold: float | None = None  # TRIAGE_COMPLETENESS_THRESHOLD; None: the bundle's
 
     @property
     def model_version(self) -> str:
@@ -45,7 +50,8 @@ class Triage:
         if not tickets:
             return []
         feats = self.features(tickets, batch_size=batch_size, progress=progress)
-        per_head = {name: head.predict_results(feats) for name, head in self.heads.items()}
+        per_head = {name: head.predict_results(feats) for name, head in self.heads.items() if name != COMPLETENESS}
+        completeness = self._completeness(feats, tickets)
         kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
         results = []
@@ -62,9 +68,31 @@ class Triage:
                     result[name] = dict(per_head[name][i])
             if "module" in result:
                 result["module"]["owners"] = []
+            if completeness is not None:
+                result["completeness"] = completeness[i]
             result["kb"] = [hit.as_dict() for hit in kb_hits[i]]
             results.append(result)
         return results
+
+    def _completeness(self, feats: Features, tickets: Sequence[Mapping[str, Any]],
+                      threshold: float | None = None) -> list[dict[str, Any]] | None:
+        head = self.heads.get(COMPLETENESS)
+        if head is None:
+            return None
+        langs = [t.get("language") or detect_language(text) for t, text in zip(tickets, feats.texts, strict=True)]
+        return head.predict_results(feats, languages=langs,  # type: ignore[no-any-return]
+                                    threshold=self.completeness_threshold if threshold is None else threshold)
+
+    def score_escalation(self, ticket: Mapping[str, Any], threshold: float | None = None) -> dict[str, Any]:
+        """Contract §5 `/v1/escalations/score`: one ticket's completeness object."""
+        if COMPLETENESS not in self.heads:
+            raise BundleError("this bundle has no completeness scorer; retrain it with `triage train`")
+        head = self.heads[COMPLETENESS]
+        feats = (self.features([ticket]) if head.needs_dense else  # cue and structure detectors need no embedding
+                 Features([ticket_text(ticket.get("subject"), ticket.get("body"))], np.zeros((1, self.embedder.dim))))
+        result = self._completeness(feats, [ticket], threshold)
+        assert result is not None
+        return result[0]
 
     def search_kb(self, query: str, k: int = 5, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Suggestions for a free-text query; empty when no KB index is loaded."""

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
                                    "Qdrant backend for `triage kb build`; searches use it for Qdrant indexes.")
     qdrant_api_key: str | None = None
     qdrant_collection: str = Field("triage-kb", description="Collection name prefix on the Qdrant server.")
+    completeness_threshold: float | None = Field(
+        None, ge=0, le=1, description="Completeness score at which a ticket is ready_for_l3; default: the "
+        "bundle's (learned from tickets L3 bounced, else 0.7).")
     mlflow_tracking_uri: str | None = Field(
         None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
     mlflow_experiment: str = "triage"

@@ -1,0 +1,161 @@
+"""`triage report escalations`: how complete a team's escalations are, and how often L3 bounced them.
+
+Every ticket of the export counts as an escalation. Each is scored with the bundle's completeness head
+(`--model`), or, without a bundle, with the label-free cue detectors (no embedding needed, seconds for
+thousands of tickets). The output is a table on the console and, in `--out`: `escalations.csv` (one row per
+ticket), `summary.json`, `missing_by_group.png` and, when tickets have dates, `over_time.png`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+import typer
+
+from training._cli_common import ConfigOpt, console, exits, mapping_from
+from training._plots import _save
+from triage.heads._evidence import ITEMS
+
+report_app = typer.Typer(help="Reports over a ticket export.", no_args_is_help=True)
+SHORT = {"steps_to_reproduce": "S2R", "expected_behavior": "EB", "observed_behavior": "OB",
+         "diagnostics": "diag", "impact": "imp", "environment": "env", "suspected_module": "mod?"}
+
+
+def score_tickets(df: pd.DataFrame, model: Path | None) -> pd.DataFrame:
+    """One row per ticket: score, ready, and a missing_<item> flag per item."""
+    from triage.heads import Features
+    from triage.heads.completeness import CompletenessHead
+
+    records = df[[c for c in ("id", "subject", "body", "language") if c in df.columns]].to_dict(orient="records")
+    if model is not None:
+        from triage import Settings, load_triage
+
+        settings = Settings()
+        triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+        triage.completeness_threshold = settings.completeness_threshold
+        feats = triage.features(records, batch_size=settings.batch_size, progress=True)
+        results = triage._completeness(feats, records)
+        if results is None:
+            from triage.errors import BundleError
+
+            raise BundleError(f"{model} has no completeness scorer; retrain it with `triage train`")
+    else:
+        texts = df["text"].tolist()
+        head = CompletenessHead().fit(Features(texts, np.zeros((len(texts), 1))))
+        results = head.predict_results(Features(texts, np.zeros((len(texts), 1))), languages=df["language"].tolist())
+    out = pd.DataFrame({"id": df["id"].to_numpy(), "score": [r["score"] for r in results],
+                        "ready_for_l3": [r["ready_for_l3"] for r in results],
+                        "missing": [";".join(r["missing"]) for r in results]})
+    for item in ITEMS:
+        out[f"missing_{item}"] = [item in r["missing"] for r in results]
+    for col in ("module", "owner", "created_at", "info_requested"):
+        if col in df.columns:
+            out[col] = df[col].to_numpy()
+    return out
+
+
+def summarize(scored: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Share missing per item, share not ready, share bounced, per group (and 'all')."""
+    cols = {f"missing_{i}": "mean" for i in ITEMS} | {"ready_for_l3": "mean", "score": "mean"}
+    if "info_requested" in scored.columns:
+        scored = scored.assign(bounced=scored["info_requested"].fillna(False).astype(bool))
+        cols["bounced"] = "mean"
+    groups = scored.assign(_g=scored[by].fillna("(none)").astype(str)) if by in scored.columns else None
+    table = pd.DataFrame([scored.agg(cols)], index=["all"])
+    if groups is not None:
+        table = pd.concat([table, groups.groupby("_g").agg(cols).sort_index()])
+    table.insert(0, "n", [len(scored)] + ([int(v) for v in groups.groupby("_g").size().sort_index()]
+                                          if groups is not None else []))
+    return table
+
+
+def plot_groups(table: pd.DataFrame, by: str, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    cols = [f"missing_{i}" for i in ITEMS] + (["bounced"] if "bounced" in table.columns else [])
+    data = table[cols].to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 3, 0.42 * len(table) + 2))
+    im = ax.imshow(data, cmap="Reds", vmin=0, vmax=1, aspect="auto")
+    names = {**SHORT, "steps_to_reproduce": "steps to reproduce", "expected_behavior": "expected",
+             "observed_behavior": "observed", "suspected_module": "suspected module"}
+    ax.set_xticks(range(len(cols)), [names.get(c[8:], c) for c in cols], rotation=35, ha="right")
+    ax.set_yticks(range(len(table)), [f"{g} (n={n})" for g, n in zip(table.index, table["n"], strict=True)])
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            ax.text(j, i, f"{data[i, j]:.0%}", ha="center", va="center", fontsize=7,
+                    color="white" if data[i, j] > 0.6 else "black")
+    ax.set_title(f"Escalations missing each item, and bounced by L3, by {by}")
+    fig.colorbar(im, ax=ax, fraction=0.03, label="share of escalations")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_over_time(scored: pd.DataFrame, path: Path) -> Path | None:
+    import matplotlib.pyplot as plt
+
+    if "created_at" not in scored.columns or scored["created_at"].isna().all():
+        return None
+    month = pd.to_datetime(scored["created_at"], utc=True).dt.strftime("%Y-%m")
+    frame = scored.assign(month=month, not_ready=~scored["ready_for_l3"].astype(bool))
+    cols = ["not_ready"] + (["info_requested"] if "info_requested" in frame.columns else [])
+    frame["info_requested"] = frame.get("info_requested", pd.Series(False, index=frame.index)).fillna(False)
+    series = frame.groupby("month")[cols].apply(lambda g: g.astype(float).mean())
+    fig, ax = plt.subplots(figsize=(7, 4))
+    labels = {"not_ready": "not ready for L3 (score under threshold)", "info_requested": "bounced by L3"}
+    for col in cols:
+        ax.plot(series.index, series[col], marker="o", label=labels[col])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of escalations")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Escalation quality over time")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def print_table(table: pd.DataFrame, by: str) -> None:
+    from rich import box
+    from rich.table import Table
+
+    view = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"% of escalations missing each item, by {by}",
+                 caption="S2R steps to reproduce, EB/OB expected/observed behaviour, imp impact, mod? suspected "
+                         "module; ready: % ready for L3; bounced: % L3 asked for more info")
+    view.add_column(by, no_wrap=True, max_width=24)
+    view.add_column("n", justify="right", no_wrap=True, min_width=4)
+    cols = [f"missing_{i}" for i in ITEMS] + [c for c in ("ready_for_l3", "bounced") if c in table.columns]
+    for col in cols:
+        header = SHORT.get(col[8:], col.replace("_for_l3", ""))
+        view.add_column(header, justify="right", no_wrap=True, min_width=max(3, len(header)))
+    for group, row in table.iterrows():
+        view.add_row(str(group)[:24], str(int(row["n"])), *[f"{100 * row[c]:.0f}" for c in cols])
+    console.print(view)
+
+
+@report_app.command()
+@exits
+def escalations(
+    data: Annotated[Path, typer.Option("--data", help="Ticket export (CSV, JSONL, Parquet).")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for escalations.csv, summary.json and plots.")],
+    model: Annotated[Path | None, typer.Option("--model", help="Bundle whose completeness scorer to use; "
+                                               "default: the label-free cue detectors.")] = None,
+    by: Annotated[str, typer.Option(help="Group column: module, owner (team) or any column.")] = "module",
+    config: ConfigOpt = None,
+) -> None:
+    """Share of escalations missing each contract item, share bounced by L3, by team or module."""
+    from triage._data import load_tickets
+
+    df = load_tickets([data], mapping_from(config))
+    scored = score_tickets(df, model)
+    table = summarize(scored, by)
+    print_table(table, by)
+    out.mkdir(parents=True, exist_ok=True)
+    scored.to_csv(out / "escalations.csv", index=False)
+    plots = [plot_groups(table, by, out / "missing_by_group.png"), plot_over_time(scored, out / "over_time.png")]
+    summary: dict[str, Any] = {"data": str(data), "model": str(model) if model else None, "by": by,
+                               "rows": json.loads(table.to_json(orient="index"))}
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    console.print(f"[green]Report[/] {out}: " + ", ".join(p.name for p in plots if p is not None))
