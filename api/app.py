@@ -14,6 +14,7 @@ from api.routes import router
 from triage import Settings, Triage, load_triage
 from triage._kb import open_kb
 from triage.errors import TriageError
+from triage.feedback import open_feedback
 
 log = logging.getLogger("triage.api")
 
@@ -29,14 +30,17 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.triage is None:
             assert settings.model_dir is not None
-            state.triage = load_triage(settings.model_dir, cache_dir=settings.cache_dir)
+            state.triage = load_triage(settings.model_dir, cache_dir=settings.cache_dir,
+                                       owners_file=settings.owners_file)
             if settings.kb_dir is not None:
                 state.triage.kb = open_kb(settings.kb_dir, state.triage.embedder, settings)
                 state.triage.kb_top_k = settings.kb_top_k
                 log.info("serving KB index %s v%s", settings.kb_dir, state.triage.kb.version)
             state.triage.classify([{"subject": "warm-up", "body": "прогрев модели"}])  # first call compiles
             log.info("serving model %s", state.triage.model_version)
+        state.feedback = open_feedback(settings.feedback_db)
         yield
+        state.feedback.close()
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="AI-assisted ticket triage: what a ticket is, who owns it, whether it is ready "

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from triage import Settings, Triage
+from triage.feedback import FeedbackStore
 
 
 @dataclass
@@ -17,6 +18,7 @@ class ServiceState:
     triage: Triage | None = None
     # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    feedback: FeedbackStore | None = None
 
 
 def get_state(request: Request) -> ServiceState:
@@ -29,5 +31,12 @@ def get_triage(state: Annotated[ServiceState, Depends(get_state)]) -> Triage:
     return state.triage
 
 
+def get_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> FeedbackStore:
+    if state.feedback is None:
+        raise HTTPException(503, "the feedback store is not open yet; retry in a few seconds (see /readyz)")
+    return state.feedback
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
 TriageDep = Annotated[Triage, Depends(get_triage)]
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]

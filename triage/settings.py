@@ -34,6 +34,10 @@ class Settings(BaseSettings):
                                    "Qdrant backend for `triage kb build`; searches use it for Qdrant indexes.")
     qdrant_api_key: str | None = None
     qdrant_collection: str = Field("triage-kb", description="Collection name prefix on the Qdrant server.")
+    owners_file: Path | None = Field(None, description="Owners YAML (module -> owners, on_duty) overriding the "
+                                     "one stored in the bundle at training; edit the rota without retraining.")
+    feedback_db: Path = Field(Path("feedback.sqlite"), description="SQLite store of reviewer feedback "
+                              "(POST /v1/feedback); `triage train --feedback` reads it.")
     mlflow_tracking_uri: str | None = Field(
         None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
     mlflow_experiment: str = "triage"
