@@ -14,7 +14,6 @@ from api.routes import router
 from triage import Settings, Triage, load_triage
 from triage._kb import open_kb
 from triage.errors import TriageError
-from triage.feedback import open_feedback
 
 log = logging.getLogger("triage.api")
 
@@ -38,9 +37,9 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
                 log.info("serving KB index %s v%s", settings.kb_dir, state.triage.kb.version)
             state.triage.classify([{"subject": "warm-up", "body": "прогрев модели"}])  # first call compiles
             log.info("serving model %s", state.triage.model_version)
-        state.feedback = open_feedback(settings.feedback_db)
         yield
-        state.feedback.close()
+        if state.feedback is not None:
+            state.feedback.close()
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="AI-assisted ticket triage: what a ticket is, who owns it, whether it is ready "

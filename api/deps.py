@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from triage import Settings, Triage
-from triage.feedback import FeedbackStore
+from triage.errors import DataError
+from triage.feedback import FeedbackStore, open_feedback
 
 
 @dataclass
@@ -32,9 +33,14 @@ def get_triage(state: Annotated[ServiceState, Depends(get_state)]) -> Triage:
 
 
 def get_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> FeedbackStore:
-    if state.feedback is None:
-        raise HTTPException(503, "the feedback store is not open yet; retry in a few seconds (see /readyz)")
-    return state.feedback
+    """Opened on the first review, so a service nobody reviews on never creates the file."""
+    with state.lock:
+        if state.feedback is None:
+            try:
+                state.feedback = open_feedback(state.settings.feedback_db)
+            except DataError as exc:
+                raise HTTPException(503, f"feedback cannot be stored: {exc}; check TRIAGE_FEEDBACK_DB") from exc
+        return state.feedback
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
