@@ -141,7 +141,7 @@ def test_training_learns_corrections_never_predictions_and_warns_on_drift(  # ty
     second = train([DEMO], tmp_path / "model", settings=_settings(tmp_path, cache_dir), embedder=use_embedder,
                    options=TrainOptions(cv=3, mlflow=False, feedback=tmp_path / "fb.sqlite",
                                         previous=first.bundle, refit_full=False))
-    m = second.manifest
+    m = json.loads((second.bundle / "manifest.json").read_text(encoding="utf-8"))
     assert m["feedback"]["relabelled"] == len(wifi) and m["feedback"]["added"] == 3
     assert m["feedback"]["unmatched"] == 1 and m["feedback"]["corrected"] == len(wifi) + 5
     labels = m["heads"]["module"]["labels"]

@@ -60,9 +60,9 @@ class ModuleExtra:
         """Drift warnings from the final heads, the owners file into the bundle, facts into the manifest."""
         drift = {}
         for target, head in heads.items():
-            counts = getattr(head, "label_counts_", None)
-            if counts is None:
+            if not hasattr(head, "label_counts_"):
                 continue
+            counts = manifest["data"]["label_counts"][target]  # all tickets, whichever split the head saw
             warnings, drift[target] = label_drift(target, counts, head.min_class_size,
                                                   self.previous.get(target) if self.previous else None,
                                                   self.previous_version)
