@@ -46,9 +46,10 @@ class ModuleHead(LabelHead):
     `knn_weight` is the neighbours' share of the blend; like `alpha` and
     `dense_weight` it may be a tuple, and the value with the best out-of-fold
     accuracy is chosen on the training data (teams with many near-duplicate
-    tickets want more of it). `title_weight` adds the subject line as its own
-    n-gram block: a bug title names the component far more often than the
-    pasted logs below it. Modules with fewer than `min_class_size` tickets are
+    tickets want more of it). `title_weight` > 0 adds the subject line as its
+    own n-gram block; off by default because on Firefox bugs it did not help
+    (BENCHMARKS.md, issue 6), though a team whose subjects name the module may
+    want it. Modules with fewer than `min_class_size` tickets are
     not predicted (`dropped_classes_`) until they have enough history.
     """
 
@@ -58,7 +59,7 @@ class ModuleHead(LabelHead):
                  target_precision: float = 0.9, cv: int = 5, top_k: int = 3, min_class_size: int = 5,
                  max_features: int = 100_000, random_state: int = 0,
                  knn_k: int = 30, knn_tau: float = 0.05, knn_weight: float | tuple[float, ...] = (0.0, 0.3, 0.5, 0.7),
-                 title_weight: float = 1.0, separator: str | None = "/", evidence_tickets: int = 3,
+                 title_weight: float = 0.0, separator: str | None = "/", evidence_tickets: int = 3,
                  evidence_terms: int = 6) -> None:
         super().__init__(target=target, features=features, alpha=alpha, dense_weight=dense_weight,  # type: ignore[arg-type]
                          class_weight=class_weight, target_precision=target_precision, cv=cv, top_k=top_k,
