@@ -122,7 +122,7 @@ def test_feedback_is_stored_and_validated(client: TestClient, demo_bundle) -> No
 
 def test_training_learns_corrections_never_predictions_and_warns_on_drift(  # type: ignore[no-untyped-def]
         demo_bundle, tmp_path: Path, use_embedder, cache_dir) -> None:
-    root, first = demo_bundle
+    _, first = demo_bundle
     df = pd.read_csv(DEMO)
     store = FeedbackStore(tmp_path / "fb.sqlite")
     wifi = df[df["module"] == "network/wifi"]["id"].tolist()
@@ -164,9 +164,10 @@ def test_report_feedback_acceptance_and_most_corrected(tmp_path: Path) -> None:
     store.close()
     out = tmp_path / "report.json"
     res = CliRunner().invoke(cli_app, ["report", "feedback", "--feedback", str(tmp_path / "fb.sqlite"),
-                                       "--json", str(out)])
+                                       "--json", str(out), "--plot", str(tmp_path / "acc.png")])
     assert res.exit_code == 0, res.output
     report = json.loads(out.read_text(encoding="utf-8"))
+    assert (tmp_path / "acc.png").stat().st_size > 1000
     assert report["reviews"] == 7 and report["accepted"] == 4
     per = {m["predicted"]: m for m in report["per_value"]}
     assert per["a/x"]["acceptance"] == 0.75 and per["b/z"]["acceptance"] == pytest.approx(1 / 3, abs=1e-4)

@@ -60,6 +60,8 @@ def feedback(
     field: Annotated[str, typer.Option(help="Which prediction to report on: module, owner or a label name.")]
     = "module",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the report as JSON here.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also draw accepted/corrected per module (PNG).")]
+    = None,
 ) -> None:
     """Acceptance rate per module, and the modules the model is most often corrected on."""
     db = open_feedback(store, must_exist=True)
@@ -75,6 +77,13 @@ def feedback(
     if json_out is not None:
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         console.print(f"[green]Wrote[/] {json_out}")
+    if plot is not None:
+        from training._plots import plot_acceptance
+
+        rows = report["per_value"][:40]
+        plot_acceptance([m["predicted"] for m in rows], [m["accepted"] for m in rows],
+                        [m["corrections"] for m in rows], f"review of suggested {field}", plot)
+        console.print(f"[green]Plot[/] {plot}")
 
 
 def _print(report: dict[str, Any]) -> None:
