@@ -35,7 +35,7 @@ def _settings(root: Path, cache_dir: Path) -> Settings:
 @pytest.fixture(scope="module")
 def demo_bundle(tmp_path_factory, use_embedder, cache_dir):  # type: ignore[no-untyped-def]
     root = tmp_path_factory.mktemp("module-bundle")
-    result = train([DEMO], root / "model", options=TrainOptions(cv=3, mlflow=False, owners=OWNERS),
+    result = train([DEMO], root / "model", options=TrainOptions(cv=3, mlflow=False, owners=OWNERS, refit_full=False),
                    settings=_settings(root, cache_dir), embedder=use_embedder)
     return root, result
 
@@ -176,3 +176,34 @@ def test_report_feedback_acceptance_and_most_corrected(tmp_path: Path) -> None:
     assert report["most_missed"][0] == {"value": "a/y", "count": 3}
     missing = CliRunner().invoke(cli_app, ["report", "feedback", "--feedback", str(tmp_path / "nope.sqlite")])
     assert missing.exit_code == 2 and "no feedback store" in missing.output
+
+
+def test_served_feedback_survives_kill_9_of_the_service(demo_bundle, tmp_path: Path, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from .test_e2e import free_port, post, wait_ready
+
+    _, result = demo_bundle
+    db = tmp_path / "served.sqlite"
+    env = {**os.environ, "TRIAGE_CACHE_DIR": str(cache_dir), "TRIAGE_FEEDBACK_DB": str(db),
+           "TRIAGE_MAX_TOKENS": "128", "PYTHONPATH": str(REPO)}
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "training.cli", "serve", "--model", str(result.bundle),
+                             "--port", str(port)], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(url, proc)
+        status, body = post(url + "/v1/classify", {"subject": "Принтер не печатает", "body": "HP на 3 этаже, замятие"})
+        assert status == 200 and body["module"]["owners"] and body["module"]["evidence"]["tickets"]
+        assert body["owner"]["evidence"]["tickets"]
+        ids = []
+        for i in range(20):
+            status, ack = post(url + "/v1/feedback", {"ticket_id": f"S-{i}", "field": "module",
+                                                      "predicted": body["module"]["top"][0]["value"],
+                                                      "correct": "hardware/printers", "reviewer": "m.orlov"})
+            assert status == 201
+            ids.append(ack["id"])
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    stored = {f.id: f for f in open_feedback(db, must_exist=True)}
+    assert set(ids) <= set(stored) and stored[ids[-1]].reviewer == "m.orlov"
