@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage import Mapping, load_tickets
+from triage import CachedEmbedder, Mapping, load_tickets
 from triage.heads import Features, ModuleHead, OwnerHead
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "tickets.csv"
@@ -15,9 +15,12 @@ FAST = {"alpha": 1e-4, "dense_weight": 2.0, "cv": 3}
 
 
 @pytest.fixture(scope="module")
-def demo(use_embedder):  # type: ignore[no-untyped-def]
+def demo(use_embedder, cache_dir):  # type: ignore[no-untyped-def]
     df = load_tickets([DEMO], Mapping())
-    return df, Features(df["text"].tolist(), use_embedder.encode(df["text"].tolist()))
+    cached = CachedEmbedder(use_embedder, cache_dir / "embeddings.sqlite")  # shared with the bundle in test_feedback
+    feats = Features(df["text"].tolist(), cached.encode(df["text"].tolist(), kind="query"))
+    cached.close()
+    return df, feats
 
 
 def _tickets(df, rows):  # type: ignore[no-untyped-def]
