@@ -31,7 +31,8 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.triage is None:
             assert settings.model_dir is not None
-            state.triage = load_triage(settings.model_dir, cache_dir=settings.cache_dir)
+            state.triage = load_triage(settings.model_dir, cache_dir=settings.cache_dir,
+                                       owners_file=settings.owners_file)
             state.triage.completeness_threshold = settings.completeness_threshold
             if settings.kb_dir is not None:
                 state.triage.kb = open_kb(settings.kb_dir, state.triage.embedder, settings)
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
             state.triage.classify([{"subject": "warm-up", "body": "прогрев модели"}])  # first call compiles
             log.info("serving model %s", state.triage.model_version)
         yield
+        if state.feedback is not None:
+            state.feedback.close()
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="AI-assisted ticket triage: what a ticket is, who owns it, whether it is ready "

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 
 from triage import Settings, Triage
+from triage.errors import DataError
+from triage.feedback import FeedbackStore, open_feedback
 
 
 @dataclass
@@ -17,6 +19,7 @@ class ServiceState:
     triage: Triage | None = None
     # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    feedback: FeedbackStore | None = None
 
 
 def get_state(request: Request) -> ServiceState:
@@ -29,5 +32,17 @@ def get_triage(state: Annotated[ServiceState, Depends(get_state)]) -> Triage:
     return state.triage
 
 
+def get_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> FeedbackStore:
+    """Opened on the first review, so a service nobody reviews on never creates the file."""
+    with state.lock:
+        if state.feedback is None:
+            try:
+                state.feedback = open_feedback(state.settings.feedback_db)
+            except DataError as exc:
+                raise HTTPException(503, f"feedback cannot be stored: {exc}; check TRIAGE_FEEDBACK_DB") from exc
+        return state.feedback
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
 TriageDep = Annotated[Triage, Depends(get_triage)]
+FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]

@@ -6,8 +6,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
 
-from api.deps import StateDep, TriageDep
-from api.schemas import CompletenessOut, Health, KBSearchIn, KBSearchOut, ModelInfo, TicketIn, TriageResult
+from api.deps import FeedbackDep, StateDep, TriageDep
+from api.schemas import (
+    CompletenessOut,
+    FeedbackIn,
+    FeedbackOut,
+    Health,
+    KBSearchIn,
+    KBSearchOut,
+    ModelInfo,
+    TicketIn,
+    TriageResult,
+)
 from triage.errors import BundleError
 
 router = APIRouter()
@@ -56,6 +66,19 @@ def kb_search(request: KBSearchIn, state: StateDep, triage: TriageDep) -> dict[s
                                  "the service with `triage serve --kb DIR` (or TRIAGE_KB_DIR)")
     with state.lock:
         return {"hits": triage.search_kb(request.query, k=request.k, sources=request.sources)}
+
+
+@router.post("/v1/feedback", response_model=FeedbackOut, status_code=201, tags=["review"],
+             summary="Confirm or correct a prediction (used by the next `triage train --feedback`)")
+def feedback(item: FeedbackIn, store: FeedbackDep, triage: TriageDep) -> dict[str, Any]:
+    field = item.field.removeprefix("labels.")
+    if field not in triage.heads:
+        raise HTTPException(422, f"field '{item.field}' is not predicted by model {triage.model_version}; "
+                                 f"use one of {sorted(triage.heads)}")
+    record = store.add({**item.model_dump(), "field": field,
+                        "model_version": item.model_version or triage.model_version})
+    return {"id": record.id, "stored": True, "accepted": record.accepted, "field": field,
+            "created_at": record.created_at}
 
 
 @router.get("/v1/model", response_model=ModelInfo, summary="Model version, training data and metrics",

@@ -44,8 +44,35 @@ class LabelOut(BaseModel):
     top: list[TopItem]
 
 
-class ModuleOut(LabelOut):
+class EvidenceTicket(BaseModel):
+    ticket_id: str
+    title: str
+    module: str | None = None
+    owner: str | None = Field(None, description="Who resolved it.")
+    similarity: float
+
+
+class EvidenceTerm(BaseModel):
+    term: str
+    weight: float
+
+
+class Evidence(BaseModel):
+    """Why: the resolved tickets that support the suggestion most, and the words that weighed most."""
+
+    tickets: list[EvidenceTicket]
+    terms: list[EvidenceTerm]
+
+
+class OwnerOut(LabelOut):
+    level: Literal["module", "parent"] | None = None
+    note: str | None = None
+    evidence: Evidence | None = None
+
+
+class ModuleOut(OwnerOut):
     owners: list[str] = []
+    owners_from: dict[str, Any] | None = Field(None, description="Which owners-file entry gave `owners`.")
 
 
 class KBHit(BaseModel):
@@ -84,7 +111,7 @@ class TriageResult(BaseModel):
     language: str
     labels: dict[str, LabelOut]
     module: ModuleOut | None = None
-    owner: LabelOut | None = None
+    owner: OwnerOut | None = None
     completeness: CompletenessOut | None = None
     kb: list[KBHit] = Field(default_factory=list, description="Empty when no KB index is loaded.")
 
@@ -121,3 +148,38 @@ class ModelInfo(BaseModel):
 class Health(BaseModel):
     status: str
     model_version: str | None = None
+
+
+class FeedbackIn(BaseModel):
+    """Contract §5: a reviewer confirms (`correct` == `predicted`) or corrects a prediction.
+
+    `subject`/`body` are optional: with them, a ticket the training data does not contain can still be learned.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "ticket_id": "T-1042", "field": "module", "predicted": "telephony/softphone",
+        "correct": "telephony/pbx-gateway", "reviewer": "d.kozlov"}]})
+
+    ticket_id: str = Field(min_length=1, max_length=200)
+    field: str = Field(min_length=1, max_length=200, description="module, owner, or a label name (category...).")
+    predicted: str | None = Field(None, max_length=500, description="What the model said (null if it abstained).")
+    correct: str = Field(min_length=1, max_length=500, description="What the reviewer says is right.")
+    reviewer: str = Field(min_length=1, max_length=200)
+    model_version: str | None = Field(None, max_length=100, description="Default: the model being served.")
+    subject: str | None = Field(None, max_length=MAX_SUBJECT)
+    body: str | None = Field(None, max_length=MAX_BODY)
+
+    @model_validator(mode="after")
+    def _not_blank(self) -> FeedbackIn:
+        for name in ("ticket_id", "field", "correct", "reviewer"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"{name} is blank")
+        return self
+
+
+class FeedbackOut(BaseModel):
+    id: int
+    stored: bool
+    accepted: bool = Field(description="The reviewer confirmed the prediction.")
+    field: str
+    created_at: str

@@ -62,3 +62,18 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_acceptance(values: Sequence[str], accepted: Sequence[int], corrected: Sequence[int], title: str,
+                    path: Path) -> Path:
+    """Reviewed suggestions per module, accepted vs corrected: where routing can be trusted at a glance."""
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * len(values) + 1)))
+    pos = np.arange(len(values))[::-1]
+    ax.barh(pos, accepted, color="#4c9a5b", label="accepted")
+    ax.barh(pos, corrected, left=accepted, color="#d0634f", label="corrected")
+    ax.set_yticks(pos, [str(v)[:40] for v in values], fontsize=8)
+    ax.set_xlabel("reviewed suggestions")
+    ax.set_title(title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return _save(fig, path)

@@ -28,7 +28,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _load(model: Path, kb: Path | None, settings: Settings) -> Triage:
-    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
+    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True, owners_file=settings.owners_file)
     triage.completeness_threshold = settings.completeness_threshold
     if kb is not None:
         triage.kb, triage.kb_top_k = open_kb(kb, triage.embedder, settings), settings.kb_top_k

@@ -15,8 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from training._cli_common import ConfigOpt, console, exits, mapping_from
+from training._report_feedback import report_app  # registers `report feedback` on the report app
 from training.kb_cli import kb_app
-from training.report_cli import report_app
 
 app = typer.Typer(
     help="Ticket triage: train models on your helpdesk history, classify new tickets, serve the API.\n\n"
@@ -47,6 +47,12 @@ def train(
     finetune: Annotated[bool, typer.Option(help="Contrastively fine-tune the embedder on the first target "
                                            "(SetFit-style; minutes on CPU for a few thousand tickets; the "
                                            "tuned model is stored in the bundle).")] = False,
+    owners: Annotated[Path | None, typer.Option("--owners", help="Owners YAML (module -> owners, optional "
+                                                "on_duty), stored in the bundle: fills module.owners.")] = None,
+    feedback: Annotated[Path | None, typer.Option("--feedback", help="Reviewer feedback store (the service's "
+                                                  "TRIAGE_FEEDBACK_DB): human corrections replace labels.")] = None,
+    previous: Annotated[Path | None, typer.Option("--previous", help="Bundle to compare modules with for drift "
+                                                  "warnings (default: the --out bundle being replaced).")] = None,
 ) -> None:
     """Fit every head the data has labels for, evaluate on a held-out split, write a bundle, log to MLflow."""
     from training.pipeline import TrainOptions
@@ -55,7 +61,8 @@ def train(
     if features not in ("hybrid", "dense", "lexical"):
         raise typer.BadParameter("choose hybrid, dense or lexical", param_hint="--features")
     opts = TrainOptions(targets=target or [], features=features, target_precision=target_precision,
-                        test_size=test_size, mlflow=mlflow, finetune=finetune)
+                        test_size=test_size, mlflow=mlflow, finetune=finetune, owners=owners, feedback=feedback,
+                        previous=previous)
     result = run_train(data, out, mapping=mapping_from(config), options=opts)
     _print_metrics(result.metrics)
     console.print(f"[green]Bundle[/] {result.bundle}  version {result.manifest['model_version']}")

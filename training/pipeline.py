@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 
 from training._bundle_writer import model_version, update_manifest, write_bundle
 from training._metrics import head_metrics
+from training._module import apply_module_options, make_head, module_fit_kwargs
 from training._plots import plot_confusion, plot_risk_coverage
 from training.completeness import fit_completeness
 from triage._data import Mapping, load_tickets
@@ -40,6 +41,9 @@ class TrainOptions:
     seed: int = 0
     mlflow: bool = True
     finetune: bool = False  # SetFit-style contrastive tuning of the embedder on the first target
+    owners: Path | None = None  # owners YAML (module -> owners), copied into the bundle
+    feedback: Path | None = None  # reviewer feedback store: corrections relabel the training data
+    previous: Path | None = None  # bundle to compare labels with (default: the --out being replaced)
 
 
 @dataclass
@@ -100,11 +104,11 @@ def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, o
     """Fit one head; with `chosen`, reuse its selected hyper-parameters instead of searching again."""
     mask = labelled(df.iloc[rows], target).to_numpy()
     rows = rows[mask]
-    head = LabelHead(target=target, features=opts.features, target_precision=opts.target_precision,  # type: ignore[arg-type]
-                     cv=opts.cv, random_state=opts.seed)
+    head = make_head(target, opts)
     if chosen is not None:
-        head.set_params(alpha=chosen.alpha_, dense_weight=chosen.dense_weight_)
-    return head.fit(feats.subset(rows), df[target].iloc[rows].astype(str).str.strip().to_numpy())
+        head.set_params(alpha=chosen.alpha_, dense_weight=chosen.dense_weight_, **getattr(chosen, "selected_", {}))
+    return head.fit(feats.subset(rows), df[target].iloc[rows].astype(str).str.strip().to_numpy(),
+                    **module_fit_kwargs(df, rows, target))
 
 
 def evaluate_head(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.ndarray, plot_dir: Path,
@@ -138,6 +142,7 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
     opts, settings, mapping = options or TrainOptions(), settings or Settings(), mapping or Mapping()
     df = load_tickets(paths, mapping)
     targets = resolve_targets(df, [*opts.targets, *mapping.targets])
+    df, module_extra = apply_module_options(df, targets, out, opts)
     console.print(f"Loaded {len(df)} tickets from {len(paths)} file(s); heads: {', '.join(targets)}")
     base = embedder or load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens)
     train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0], opts.seed)
@@ -157,13 +162,15 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
             raise DataError(str(exc), field=target) from exc
         metrics[target], head_plots = evaluate_head(head, feats, df, test_idx, plot_dir)
         plots += head_plots
-        if head.dropped_classes_:
+        if head.dropped_classes_ and target not in AUTO_HEADS:  # module/owner: see training/_drift.py
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
         heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts, head) if opts.refit_full else head
     console.print("[bold]Training[/] the completeness scorer")
     heads["completeness"], metrics["completeness"] = fit_completeness(feats, df, train_idx, test_idx, opts.refit_full)
     manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
-    bundle = write_bundle(out, heads, manifest, {f"plots/{p.name}": p for p in plots}, extra_dirs)
+    module_extra.finish(manifest, heads, console)
+    bundle = write_bundle(out, heads, manifest, {**{f"plots/{p.name}": p for p in plots}, **module_extra.files},
+                          extra_dirs)
     for folder in [plot_dir, *extra_dirs.values()]:
         shutil.rmtree(folder, ignore_errors=True)
     plots = [bundle / "plots" / p.name for p in plots]

@@ -20,7 +20,8 @@ from training._cli_common import ConfigOpt, console, exits, mapping_from
 from training._plots import _save
 from triage.heads._evidence import ITEMS
 
-report_app = typer.Typer(help="Reports over a ticket export.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports: how complete escalations are (`escalations`), how reviewers judged the "
+                         "suggestions (`feedback`).", no_args_is_help=True)
 SHORT = {"steps_to_reproduce": "S2R", "expected_behavior": "EB", "observed_behavior": "OB",
          "diagnostics": "diag", "impact": "imp", "environment": "env", "suspected_module": "mod?"}
 

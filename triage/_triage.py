@@ -19,6 +19,7 @@ from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder
 from triage._lang import detect_language
 from triage.errors import BundleError
 from triage.heads.base import Features
+from triage.owners import OwnersMap, bundle_owners
 
 TOP_LEVEL_HEADS = ("module", "owner")  # contract §4 puts these beside `labels`
 COMPLETENESS = "completeness"  # not a label head: scored with the ticket's language and the team's threshold
@@ -26,8 +27,9 @@ COMPLETENESS = "completeness"  # not a label head: scored with the ticket's lang
 
 class Triage:
     def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any],
-                 kb: KBIndex | None = None, kb_top_k: int = 3) -> None:
+                 kb: KBIndex | None = None, kb_top_k: int = 3, owners: OwnersMap | None = None) -> None:
         self.embedder = embedder
+        self.owners = owners
         self.heads = heads
         self.manifest = manifest
         self.kb = kb
@@ -68,6 +70,8 @@ class Triage:
                     result[name] = dict(per_head[name][i])
             if "module" in result:
                 result["module"]["owners"] = []
+                if self.owners is not None:
+                    self.owners.annotate(result["module"])
             if completeness is not None:
                 result["completeness"] = completeness[i]
             result["kb"] = [hit.as_dict() for hit in kb_hits[i]]
@@ -103,14 +107,14 @@ class Triage:
 
 
 def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | None = None,
-                progress: bool = False) -> Triage:
-    """Validate a bundle's manifest, load its embedder and heads."""
+                progress: bool = False, owners_file: Path | None = None) -> Triage:
+    """Validate a bundle's manifest, load its embedder and heads (and its owners file, or `owners_file`)."""
     bundle = Path(bundle)
     manifest = read_manifest(bundle)
     check_versions(manifest)
     embedder = embedder or _bundle_embedder(bundle, manifest, cache_dir, progress)
     check_embedder(manifest, embedder.model_id, embedder.dim)
-    return Triage(embedder, load_heads(bundle, manifest), manifest)
+    return Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
 
 
 def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False) -> Embedder:

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     completeness_threshold: float | None = Field(
         None, ge=0, le=1, description="Completeness score at which a ticket is ready_for_l3; default: the "
         "bundle's (learned from tickets L3 bounced, else 0.7).")
+    owners_file: Path | None = Field(None, description="Owners YAML (module -> owners, on_duty) overriding the "
+                                     "one stored in the bundle at training; edit the rota without retraining.")
+    feedback_db: Path = Field(Path("feedback.sqlite"), description="SQLite store of reviewer feedback "
+                              "(POST /v1/feedback); `triage train --feedback` reads it.")
     mlflow_tracking_uri: str | None = Field(
         None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
     mlflow_experiment: str = "triage"

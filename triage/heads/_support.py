@@ -1,0 +1,117 @@
+"""Why a module or owner head says what it says.
+
+L3 will not trust a routing it cannot check, so every suggestion carries the
+resolved tickets that support it most (the nearest neighbours with that
+label: id, title, who fixed them) and the words that pushed the linear model
+towards it. Character n-grams weigh a lot but read as noise, so only word
+and title n-grams are shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from triage.heads.base import Features
+
+if TYPE_CHECKING:
+    from triage.heads.module import ModuleHead
+
+MAX_TITLE = 140
+
+
+def _clean(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+@dataclass
+class Memory:
+    """The resolved tickets the head remembers: embeddings (float16 halves the bundle) and who/what they were."""
+
+    dense: np.ndarray
+    labels: np.ndarray  # class index per remembered ticket
+    ids: list[str]
+    titles: list[str]
+    owners: list[str | None]
+    modules: list[str | None]
+
+    @classmethod
+    def build(cls, X: Features, y_idx: np.ndarray, rows: np.ndarray,
+              tickets: Sequence[Mapping[str, Any]] | None) -> Memory:
+        """`rows` are the positions of X's tickets in the caller's `tickets` list (after dropping rare labels)."""
+        meta = [dict(tickets[int(r)]) for r in rows] if tickets is not None else [{} for _ in rows]
+        titles = [(_clean(m.get("subject")) or X.texts[i].split("\n", 1)[0])[:MAX_TITLE] for i, m in enumerate(meta)]
+        return cls(dense=X.dense.astype(np.float16), labels=np.asarray(y_idx, dtype=np.int32),
+                   ids=[_clean(m.get("id")) or str(int(r) + 1) for m, r in zip(meta, rows, strict=True)],
+                   titles=titles, owners=[_clean(m.get("owner")) for m in meta],
+                   modules=[_clean(m.get("module")) for m in meta])
+
+    def supporting(self, idx: np.ndarray, sims: np.ndarray, members: np.ndarray, n: int) -> list[dict[str, Any]]:
+        """The most similar remembered tickets whose label is among `members` (neighbours come sorted)."""
+        out = []
+        for j, s in zip(idx, sims, strict=True):
+            if self.labels[j] in members:
+                out.append({"ticket_id": self.ids[j], "title": self.titles[j], "module": self.modules[j],
+                            "owner": self.owners[j], "similarity": round(float(s), 4)})
+                if len(out) == n:
+                    break
+        return out
+
+
+def _class_coef(head: ModuleHead, members: np.ndarray) -> np.ndarray:
+    """Mean coefficient row over the member classes (a parent stands for all its sub-modules)."""
+    coef = head.model_.coef_
+    model_classes = np.asarray(head.model_.classes_)
+    if coef.shape[0] == 1:  # binary: one row for class 1
+        rows = [coef[0] if c == model_classes[1] else -coef[0] for c in members]
+    else:
+        pos = {int(c): i for i, c in enumerate(model_classes)}
+        rows = [coef[pos[int(c)]] for c in members if int(c) in pos]
+    return np.mean(rows, axis=0) if rows else np.zeros(coef.shape[1])
+
+
+def _readable_names(head: ModuleHead) -> list[tuple[int, np.ndarray]]:
+    """(column offset, names) of the word and title blocks, cached on the head."""
+    cached = getattr(head, "_term_names", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    blocks: list[tuple[int, np.ndarray]] = []
+    assert head.lexical_ is not None
+    word = dict(head.lexical_.transformer_list)["word"]
+    blocks.append((0, word.get_feature_names_out()))
+    if head.title_ is not None:
+        offset = int(sum(len(t.vocabulary_) for _, t in head.lexical_.transformer_list))
+        blocks.append((offset, head.title_.get_feature_names_out()))
+    head._term_names = blocks
+    return blocks
+
+
+def top_terms(head: ModuleHead, row: Any, members: np.ndarray, n: int) -> list[dict[str, Any]]:
+    """Words of this ticket with the largest positive pull towards the suggestion."""
+    if n <= 0 or len(members) == 0:
+        return []
+    coef = _class_coef(head, members)
+    row = row.tocsr()
+    weights: dict[str, float] = {}
+    for offset, names in _readable_names(head):
+        lo, hi = offset, offset + len(names)
+        cols = row.indices[(row.indices >= lo) & (row.indices < hi)]
+        vals = row.data[(row.indices >= lo) & (row.indices < hi)]
+        for c, v in zip(cols, vals, strict=True):
+            w = float(v * coef[c])
+            if w > 0:
+                name = str(names[c - offset])
+                weights[name] = weights.get(name, 0.0) + w
+    best: list[tuple[str, float]] = []
+    for term, w in sorted(weights.items(), key=lambda kv: -kv[1]):
+        if not any(term in t or t in term for t, _ in best):  # "context menu" makes "context" redundant
+            best.append((term, w))
+        if len(best) == n:
+            break
+    return [{"term": t, "weight": round(w, 4)} for t, w in best]
