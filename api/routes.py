@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Response
 
 from api.deps import StateDep, TriageDep
-from api.schemas import Health, KBSearchIn, KBSearchOut, ModelInfo, TicketIn, TriageResult
+from api.schemas import Health, KBSearchIn, KBSearchOut, ModelInfo, ProblemsOut, TicketIn, TriageResult
 
 router = APIRouter()
 
@@ -42,6 +42,16 @@ def kb_search(request: KBSearchIn, state: StateDep, triage: TriageDep) -> dict[s
                                  "the service with `triage serve --kb DIR` (or TRIAGE_KB_DIR)")
     with state.lock:
         return {"hits": triage.search_kb(request.query, k=request.k, sources=request.sources)}
+
+
+@router.get("/v1/problems", response_model=ProblemsOut, tags=["recurring"],
+            summary="Known problems, most active first", responses={404: {"description": "No ticket history"}})
+def problems(state: StateDep, triage: TriageDep) -> dict[str, Any]:
+    if triage.recurring is None:
+        raise HTTPException(404, "this model has no ticket history: retrain it with `triage train` "
+                                 "(bundles from before the recurrence feature lack one)")
+    with state.lock:
+        return {"problems": triage.recurring.problem_listing()}
 
 
 @router.get("/v1/model", response_model=ModelInfo, summary="Model version, training data and metrics",

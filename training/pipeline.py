@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 from training._bundle_writer import model_version, update_manifest, write_bundle
 from training._metrics import head_metrics
 from training._plots import plot_confusion, plot_risk_coverage
+from training.recurring import SEED, build_history_seed
 from triage._data import Mapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, load_embedder
 from triage.errors import DataError
@@ -160,7 +161,8 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
         heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts, head) if opts.refit_full else head
     manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
-    bundle = write_bundle(out, heads, manifest, {f"plots/{p.name}": p for p in plots}, extra_dirs)
+    seed, manifest["history"] = build_history_seed(df, feats.dense, base.model_id, plot_dir, targets)
+    bundle = write_bundle(out, heads, manifest, {**{f"plots/{p.name}": p for p in plots}, SEED: seed}, extra_dirs)
     for folder in [plot_dir, *extra_dirs.values()]:
         shutil.rmtree(folder, ignore_errors=True)
     plots = [bundle / "plots" / p.name for p in plots]

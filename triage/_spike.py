@@ -1,0 +1,156 @@
+"""Spikes: many tickets about one thing inside a sliding window, more than history makes plausible.
+
+A ticket's group is its known problem plus every stored ticket at least as close as the similarity
+threshold (closer than 99.9% of random pairs, measured on the training history). The window count of
+the group is compared with its long-run rate: under a Poisson model with rate
+λ = W·(n_before + ½) / (span + prior) the probability of seeing the count or more is the tail
+P(X ≥ count); below `alpha` (and with at least `min_count` tickets) it is a spike. The prior (a week)
+keeps a young history from calling every pair a spike.
+
+A spike opens one incident (one alert); later tickets of the same group while it lasts update it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+from scipy.stats import poisson
+
+from triage._alerts import AlertEvent, AlertSender
+from triage._history import TicketHistory
+
+
+@dataclass
+class SpikeConfig:
+    window_minutes: float = 60.0
+    alpha: float = 1e-3
+    min_count: int = 3
+    prior_days: float = 7.0
+    neighbours: int = 256
+    update_every_seconds: float = 0.0  # 0: an update per new ticket of the incident
+    timezone: str = "UTC"
+    ticket_url: str = "{id}"
+
+
+@dataclass
+class Incident:
+    key: str
+    anchor: np.ndarray
+    problem_id: int | None
+    title: str
+    module: str | None
+    started: float
+    last: float
+    tickets: list[str] = field(default_factory=list)
+    last_update: float = 0.0
+
+
+class SpikeDetector:
+    """Counts a new (already stored) ticket's group in the window; opens or updates incidents."""
+
+    def __init__(self, history: TicketHistory, threshold: float, config: SpikeConfig | None = None,
+                 sender: AlertSender | None = None) -> None:
+        self.history = history
+        self.threshold = threshold
+        self.config = config or SpikeConfig()
+        self.sender = sender
+        self.incidents: list[Incident] = []
+        self._seq = 0
+
+    @property
+    def window(self) -> float:
+        return self.config.window_minutes * 60.0
+
+    def group(self, vector: np.ndarray, problem_id: int | None) -> np.ndarray:
+        """Row ids of the stored tickets in this ticket's group (itself included)."""
+        n = len(self.history.store)
+        fetch = min(self.config.neighbours, n)
+        while True:
+            scores, ids = self.history.store.search(np.asarray(vector, np.float32)[None, :], fetch)
+            close = ids[0][(scores[0] >= self.threshold) & (ids[0] >= 0)]
+            if len(close) < fetch or fetch >= n or fetch >= 16 * self.config.neighbours:
+                break
+            fetch = min(n, fetch * 4)  # a popular group: its long-run rate needs all of it
+        if problem_id is not None:
+            close = np.union1d(close, np.flatnonzero(self.history.problems == problem_id))
+        return close.astype(np.int64)
+
+    def rate(self, members: np.ndarray, now: float) -> tuple[int, float]:
+        """(tickets in the window ending now, expected count in one window)."""
+        created = self.history.created[members]
+        start = now - self.window
+        count = int(((created > start) & (created <= now)).sum())
+        before = int((created <= start).sum())
+        all_created = self.history.created
+        first = float(np.nanmin(all_created)) if np.isfinite(all_created).any() else now
+        span = max(start - first, 0.0)
+        expected = self.window * (before + 0.5) / (span + self.config.prior_days * 86400.0)
+        return count, expected
+
+    def observe(self, vector: np.ndarray, created: float, ticket_id: str, problem_id: int | None, title: str,
+                module: str | None) -> dict[str, Any] | None:
+        """Contract §4 `recurring.spike` for a ticket just stored; None when its group is only itself."""
+        members = self.group(vector, problem_id)
+        count, expected = self.rate(members, created)
+        if count <= 1:
+            return None
+        p = float(poisson.sf(count - 1, expected))
+        spiking = count >= self.config.min_count and p < self.config.alpha
+        incident = self._match(vector, problem_id, created)
+        if incident is not None:
+            self._update(incident, ticket_id, created, count)
+        elif spiking:
+            self._open(vector, created, problem_id, title, module, members, count, expected)
+        return {"active": bool(spiking or incident is not None), "count": count,
+                "window_minutes": self.config.window_minutes, "expected": round(expected, 4)}
+
+    def _match(self, vector: np.ndarray, problem_id: int | None, now: float) -> Incident | None:
+        self.incidents = [i for i in self.incidents if now - i.last <= self.window]  # quiet for a window: over
+        for inc in self.incidents:
+            same_problem = problem_id is not None and inc.problem_id == problem_id
+            if same_problem or float(inc.anchor @ vector) >= self.threshold:
+                return inc
+        return None
+
+    def _open(self, vector: np.ndarray, now: float, problem_id: int | None, title: str, module: str | None,
+              members: np.ndarray, count: int, expected: float) -> None:
+        created = self.history.created[members]
+        in_window = members[(created > now - self.window) & (created <= now)]
+        first = float(self.history.created[in_window].min())
+        details = self.history.details([int(r) for r in in_window])
+        tickets = [details[int(r)]["ticket_id"] for r in in_window[np.argsort(self.history.created[in_window])]]
+        self._seq += 1
+        key = f"I-{datetime.fromtimestamp(first, UTC):%Y%m%d%H%M}-{self._seq}"
+        inc = Incident(key, np.asarray(vector, np.float32), problem_id, title, module, first, now, tickets, now)
+        self.incidents.append(inc)
+        self._emit("open", inc, f"{count} обращений за {self.config.window_minutes:g} мин "
+                                f"(обычно {expected:.2f})")
+
+    def _update(self, inc: Incident, ticket_id: str, now: float, count: int) -> None:
+        if ticket_id not in inc.tickets:
+            inc.tickets.append(ticket_id)
+        inc.last = max(inc.last, now)
+        if now - inc.last_update >= self.config.update_every_seconds:
+            inc.last_update = now
+            self._emit("update", inc, f"обновление: {len(inc.tickets)} обращений, новое {self._link(ticket_id)}")
+
+    def header(self, inc: Incident) -> str:
+        start = datetime.fromtimestamp(inc.started, ZoneInfo(self.config.timezone))
+        return f"[Инцидент][{inc.module or 'без модуля'}] – {inc.title} с {start:%H:%M}"
+
+    def _link(self, ticket_id: str) -> str:
+        return self.config.ticket_url.format(id=ticket_id)
+
+    def _emit(self, kind: str, inc: Incident, line: str) -> None:
+        if self.sender is None:
+            return
+        links = "\n".join(self._link(t) for t in inc.tickets[-10:])
+        text = f"{self.header(inc)}\n{line}\n{links}"
+        payload = {"module": inc.module, "title": inc.title, "count": len(inc.tickets),
+                   "started_at": datetime.fromtimestamp(inc.started, UTC).isoformat(), "tickets": inc.tickets,
+                   "problem_id": None if inc.problem_id is None else f"P-{inc.problem_id}"}
+        self.sender.send(AlertEvent(kind, inc.key, text, payload))
