@@ -121,3 +121,17 @@ def test_dates_are_read_in_utc() -> None:
     assert to_epoch(None) is None and to_epoch("") is None
     with pytest.raises(HistoryError):
         to_epoch(object())
+
+
+def test_qdrant_behind_the_same_protocol(tmp_path: Path) -> None:
+    from kb_index import QdrantStore
+
+    rng = np.random.default_rng(2)
+    vecs = unit(rng, 30)
+    history = TicketHistory(tmp_path / "h.sqlite", 16,
+                            store_factory=lambda d: QdrantStore(d, collection="history", path=":memory:"))
+    history.append([record(i, vecs[i]) for i in range(30)])
+    found = history.search(vecs[20], "ticket number 20", before=1_700_000_000.0 + 60 * 20, k=5)
+    ids = [history.details([m.row])[m.row]["ticket_id"] for m in found]
+    assert len(ids) == 5 and "T-20" not in ids and all(int(t.split("-")[1]) < 20 for t in ids)
+    history.close()
