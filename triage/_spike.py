@@ -12,6 +12,7 @@ A spike opens one incident (one alert); later tickets of the same group while it
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,8 +50,20 @@ class Incident:
     last_update: float = 0.0
 
 
+INCIDENTS = """
+CREATE TABLE IF NOT EXISTS incidents (
+    key TEXT PRIMARY KEY, anchor BLOB NOT NULL, problem_id INTEGER, title TEXT NOT NULL, module TEXT,
+    started REAL NOT NULL, last REAL NOT NULL, tickets TEXT NOT NULL, last_update REAL NOT NULL
+);
+"""
+
+
 class SpikeDetector:
-    """Counts a new (already stored) ticket's group in the window; opens or updates incidents."""
+    """Counts a new (already stored) ticket's group in the window; opens or updates incidents.
+
+    Incidents are kept in the history database, so a restart in the middle of one updates it instead
+    of raising a second alert.
+    """
 
     def __init__(self, history: TicketHistory, threshold: float, config: SpikeConfig | None = None,
                  sender: AlertSender | None = None) -> None:
@@ -58,8 +71,16 @@ class SpikeDetector:
         self.threshold = threshold
         self.config = config or SpikeConfig()
         self.sender = sender
-        self.incidents: list[Incident] = []
-        self._seq = 0
+        history.db.executescript(INCIDENTS)
+        self.incidents = [Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, json.loads(ts), lu)
+                          for k, a, p, t, m, s, la, ts, lu in history.db.execute("SELECT * FROM incidents")]
+        self._seq = len(self.incidents)
+
+    def _save(self, inc: Incident) -> None:
+        """Written inside the batch's transaction: committed together with the ticket that changed it."""
+        self.history.db.execute("INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+            inc.key, np.asarray(inc.anchor, np.float32).tobytes(), inc.problem_id, inc.title, inc.module,
+            inc.started, inc.last, json.dumps(inc.tickets, ensure_ascii=False), inc.last_update))
 
     @property
     def window(self) -> float:
@@ -124,9 +145,10 @@ class SpikeDetector:
         details = self.history.details([int(r) for r in in_window])
         tickets = [details[int(r)]["ticket_id"] for r in in_window[np.argsort(self.history.created[in_window])]]
         self._seq += 1
-        key = f"I-{datetime.fromtimestamp(first, UTC):%Y%m%d%H%M}-{self._seq}"
+        key = f"I-{datetime.fromtimestamp(first, UTC):%Y%m%d-%H%M}-{self._seq}"
         inc = Incident(key, np.asarray(vector, np.float32), problem_id, title, module, first, now, tickets, now)
         self.incidents.append(inc)
+        self._save(inc)
         self._emit("open", inc, f"{count} обращений за {self.config.window_minutes:g} мин "
                                 f"(обычно {expected:.2f})")
 
@@ -134,8 +156,11 @@ class SpikeDetector:
         if ticket_id not in inc.tickets:
             inc.tickets.append(ticket_id)
         inc.last = max(inc.last, now)
-        if now - inc.last_update >= self.config.update_every_seconds:
+        due = now - inc.last_update >= self.config.update_every_seconds
+        if due:
             inc.last_update = now
+        self._save(inc)
+        if due:
             self._emit("update", inc, f"обновление: {len(inc.tickets)} обращений, новое {self._link(ticket_id)}")
 
     def header(self, inc: Incident) -> str:
