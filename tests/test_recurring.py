@@ -27,7 +27,7 @@ from triage._spike import SpikeConfig, SpikeDetector
 class Recorder(BaseHTTPRequestHandler):
     """A local webhook and Telegram Bot API stand-in: records JSON bodies, can fail the first N calls."""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         server: Any = self.server
         with server.lock:
