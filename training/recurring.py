@@ -19,6 +19,7 @@ from triage._history import HistoryRecord, TicketHistory
 from triage._problems import fit_problems
 from triage._recurring import SEED, similarity_threshold
 
+SPIKE_QUANTILE = 0.99
 LABEL_SKIP = {"id", "created_at", "subject", "body", "text", "language", "answer", "module", "duplicate_of",
               "kb_article", "info_requested", "customer", "channel"}
 
@@ -38,6 +39,9 @@ def build_history_seed(df: pd.DataFrame, dense: np.ndarray, embedder_id: str, fo
     modules = [_none(m) for m in df["module"]] if "module" in df.columns else [None] * len(df)
     answers = [_none(a) for a in df["answer"]] if "answer" in df.columns else [None] * len(df)
     threshold = similarity_threshold(dense)
+    # a spike's group is wider than a problem: rewordings of one outage are close to each other, not identical;
+    # the Poisson test against the group's own long-run rate keeps that width from raising false alerts
+    spike_threshold = similarity_threshold(dense, quantile=SPIKE_QUANTILE)
     problems, assigned = fit_problems(dense, subjects, modules, answers, created, threshold=threshold)
     label_cols = {t: df[t].tolist() for t in targets if t not in LABEL_SKIP and t in df.columns}
     records = [HistoryRecord(ticket_id=tid, created_at=created[i], subject=subjects[i], text=text,
@@ -50,11 +54,13 @@ def build_history_seed(df: pd.DataFrame, dense: np.ndarray, embedder_id: str, fo
     history.append(records)
     problems.save(history.db)
     history.set_meta("similar_threshold", threshold)
+    history.set_meta("spike_threshold", spike_threshold)
     history.set_meta("embedder", embedder_id)
     history.close()
     db = sqlite3.connect(str(path))  # one self-contained file: fold the WAL back in
     db.execute("PRAGMA journal_mode=DELETE")
     db.close()
     summary = {"file": SEED, "tickets": len(records), "similar_threshold": round(threshold, 4),
+               "spike_threshold": round(spike_threshold, 4),
                **problems.summary(), "sha256": file_sha256(path)}
     return path, summary

@@ -191,7 +191,7 @@ def open_recurring(bundle: Path, manifest: Mapping[str, Any], dim: int, *, live:
     history = TicketHistory(live, dim)
     problems = ProblemSet.load(history.db, dim)
     _reassign_classified(history, problems)
-    threshold = float(history.meta("similar_threshold", DEFAULT_THRESHOLD))
+    threshold = float(history.meta("spike_threshold", history.meta("similar_threshold", DEFAULT_THRESHOLD)))
     sender = AlertSender(alerts) if alerts is not None and alerts.enabled else None
     recurring = Recurring(history, problems, SpikeDetector(history, threshold, spike, sender), top_k=top_k)
     recurring.scratch = scratch

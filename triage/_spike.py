@@ -121,29 +121,41 @@ class SpikeDetector:
             return None
         p = float(poisson.sf(count - 1, expected))
         spiking = count >= self.config.min_count and p < self.config.alpha
-        incident = self._match(vector, problem_id, created)
-        if incident is not None:
-            self._update(incident, ticket_id, created, count)
-        elif spiking:
-            self._open(vector, created, problem_id, title, module, members, count, expected)
+        self.incidents = [i for i in self.incidents if created - i.last <= self.window]  # quiet a window: over
+        incident = None
+        if spiking or self.incidents:
+            window = self._in_window(members, created)
+            incident = self._match(vector, problem_id, set(window))
+            if incident is not None:
+                self._update(incident, ticket_id, created)
+            elif spiking:
+                self._open(vector, created, problem_id, title, module, window, count, expected)
         return {"active": bool(spiking or incident is not None), "count": count,
                 "window_minutes": self.config.window_minutes, "expected": round(expected, 4)}
 
-    def _match(self, vector: np.ndarray, problem_id: int | None, now: float) -> Incident | None:
-        self.incidents = [i for i in self.incidents if now - i.last <= self.window]  # quiet for a window: over
+    def _in_window(self, members: np.ndarray, now: float) -> list[str]:
+        """Ticket ids of the group inside the window, oldest first."""
+        created = self.history.created[members]
+        rows = members[(created > now - self.window) & (created <= now)]
+        rows = rows[np.argsort(self.history.created[rows], kind="stable")]
+        details = self.history.details([int(r) for r in rows])
+        return [details[int(r)]["ticket_id"] for r in rows]
+
+    def _match(self, vector: np.ndarray, problem_id: int | None, window: set[str]) -> Incident | None:
+        """The live incident this ticket belongs to: same problem, near its first ticket, or sharing tickets.
+
+        Sharing is what holds a reworded burst together: each rewording is close to some, not all, others.
+        """
         for inc in self.incidents:
             same_problem = problem_id is not None and inc.problem_id == problem_id
-            if same_problem or float(inc.anchor @ vector) >= self.threshold:
+            if same_problem or float(inc.anchor @ vector) >= self.threshold or window & set(inc.tickets):
                 return inc
         return None
 
     def _open(self, vector: np.ndarray, now: float, problem_id: int | None, title: str, module: str | None,
-              members: np.ndarray, count: int, expected: float) -> None:
-        created = self.history.created[members]
-        in_window = members[(created > now - self.window) & (created <= now)]
-        first = float(self.history.created[in_window].min())
-        details = self.history.details([int(r) for r in in_window])
-        tickets = [details[int(r)]["ticket_id"] for r in in_window[np.argsort(self.history.created[in_window])]]
+              tickets: list[str], count: int, expected: float) -> None:
+        rows = [self.history.row_of(t) for t in tickets]
+        first = float(min(self.history.created[r] for r in rows if r is not None))
         self._seq += 1
         key = f"I-{datetime.fromtimestamp(first, UTC):%Y%m%d-%H%M}-{self._seq}"
         inc = Incident(key, np.asarray(vector, np.float32), problem_id, title, module, first, now, tickets, now)
@@ -152,7 +164,7 @@ class SpikeDetector:
         self._emit("open", inc, f"{count} обращений за {self.config.window_minutes:g} мин "
                                 f"(обычно {expected:.2f})")
 
-    def _update(self, inc: Incident, ticket_id: str, now: float, count: int) -> None:
+    def _update(self, inc: Incident, ticket_id: str, now: float) -> None:
         if ticket_id not in inc.tickets:
             inc.tickets.append(ticket_id)
         inc.last = max(inc.last, now)
@@ -176,6 +188,6 @@ class SpikeDetector:
         links = "\n".join(self._link(t) for t in inc.tickets[-10:])
         text = f"{self.header(inc)}\n{line}\n{links}"
         payload = {"module": inc.module, "title": inc.title, "count": len(inc.tickets),
-                   "started_at": datetime.fromtimestamp(inc.started, UTC).isoformat(), "tickets": inc.tickets,
+                   "started_at": datetime.fromtimestamp(inc.started, UTC).isoformat(), "tickets": list(inc.tickets),
                    "problem_id": None if inc.problem_id is None else f"P-{inc.problem_id}"}
         self.sender.send(AlertEvent(kind, inc.key, text, payload))
