@@ -57,7 +57,7 @@ RETURNING id
 """
 LEXICAL_WEIGHT = 0.3  # as the KB index: z(dense) + 0.3·z(BM25), clipped (see BENCHMARKS.md for the replay)
 LEXICAL_CLIP = 4.0
-EXACT_LEXICAL_MAX = 50_000  # up to here BM25 is refreshed before every search; beyond, every 1% of growth
+EXACT_LEXICAL_MAX = 5_000  # up to here BM25 is refreshed before every search; beyond, every 1% of growth
 
 
 def to_epoch(value: Any) -> float | None:
