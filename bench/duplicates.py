@@ -32,7 +32,7 @@ from triage._history import HistoryRecord, TicketHistory, to_epoch  # noqa: E402
 
 DATA = REPO.parent / "shared" / "datasets" / "hadoop-duplicates"
 MAPPING = Mapping(columns={"id": "Issue id", "subject": "Summary", "body": "Description", "created_at": "Created"})
-MODES = {"fused": ("fused", 0.3), "dense": ("dense", 0.0), "bm25": ("lexical", 0.0),
+MODES = {"fused": ("fused", 0.3), "dense": ("dense", 0.0), "bm25": ("bm25", 0.0), "lexical_pruned": ("lexical", 0.0),
          "fused_w0.15": ("fused", 0.15), "fused_w0.6": ("fused", 0.6)}
 K = 10
 

@@ -1,11 +1,11 @@
 """Spikes: many tickets about one thing inside a sliding window, more than history makes plausible.
 
-A ticket's group is its known problem plus every stored ticket at least as close as the similarity
-threshold (closer than 99.9% of random pairs, measured on the training history). The window count of
-the group is compared with its long-run rate: under a Poisson model with rate
-λ = W·(n_before + ½) / (span + prior) the probability of seeing the count or more is the tail
-P(X ≥ count); below `alpha` (and with at least `min_count` tickets) it is a spike. The prior (a week)
-keeps a young history from calling every pair a spike.
+A ticket's group is its known problem plus every stored ticket at least as close as the spike
+threshold (closer than 99% of random pairs, measured on the training history). The group's count in
+the window is compared with what its usual share of the traffic predicts for the window's volume:
+under a Poisson model with that mean, the tail P(X ≥ count) below `alpha` (with at least `min_count`
+tickets) is a spike. Using the share, not a rate per hour, makes nights, weekends and Monday mornings
+need no calendar.
 
 A spike opens one incident (one alert); later tickets of the same group while it lasts update it.
 """
@@ -30,7 +30,8 @@ class SpikeConfig:
     window_minutes: float = 60.0
     alpha: float = 1e-3
     min_count: int = 3
-    prior_days: float = 7.0
+    prior_share: float = 0.01  # a group never seen is assumed to be 1% of the traffic...
+    prior_tickets: float = 50.0  # ...with the weight of 50 tickets
     neighbours: int = 256
     update_every_seconds: float = 0.0  # 0: an update per new ticket of the incident
     timezone: str = "UTC"
@@ -101,16 +102,22 @@ class SpikeDetector:
         return close.astype(np.int64)
 
     def rate(self, members: np.ndarray, now: float) -> tuple[int, float]:
-        """(tickets in the window ending now, expected count in one window)."""
+        """(group tickets in the window ending now, the count its usual share of the current volume predicts).
+
+        Expected = share × volume: the group's share of all tickets before the window (with a prior
+        of `prior_share` over `prior_tickets` pseudo-tickets), times every ticket in the window. Volume
+        follows the time of day and the weekday by itself, so a busy Monday morning is not a spike.
+        """
         created = self.history.created[members]
         start = now - self.window
         count = int(((created > start) & (created <= now)).sum())
         before = int((created <= start).sum())
-        all_created = self.history.created
-        first = float(np.nanmin(all_created)) if np.isfinite(all_created).any() else now
-        span = max(start - first, 0.0)
-        expected = self.window * (before + 0.5) / (span + self.config.prior_days * 86400.0)
-        return count, expected
+        every = self.history.created
+        volume = int(((every > start) & (every <= now)).sum())
+        total_before = int((every <= start).sum())
+        cfg = self.config
+        share = (before + cfg.prior_share * cfg.prior_tickets) / (total_before + cfg.prior_tickets)
+        return count, share * volume
 
     def observe(self, vector: np.ndarray, created: float, ticket_id: str, problem_id: int | None, title: str,
                 module: str | None) -> dict[str, Any] | None:
