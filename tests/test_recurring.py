@@ -179,3 +179,19 @@ def test_problems_group_tickets_of_one_cause() -> None:
     by_title = {p.title: p for p in problems.problems}
     assert by_title["cause 0"].module == "billing" and by_title["cause 1"].answer == "restart the job"
     assert problems.assign(vecs[:1])[0] == assigned[0] and problems.assign(-vecs[:1])[0] is None
+
+
+def test_problems_cli_lists_most_active_first(trained_bundle, tmp_path: Path, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    from .test_cli import run_cli
+
+    env = {"TRIAGE_CACHE_DIR": str(cache_dir), "TRIAGE_HISTORY_DB": str(tmp_path / "live.sqlite")}
+    res = run_cli("problems", "--model", str(trained_bundle.bundle), "--now", "2026-06-29T00:00:00Z", "--json",
+                  env=env)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert rows and len(rows) == min(20, trained_bundle.manifest["history"]["problems"])
+    keys = [(r["last_hour"], r["last_day"], r["last_week"], r["tickets"]) for r in rows]
+    assert keys == sorted(keys, reverse=True)
+    assert all(r["id"].startswith("P-") and r["trend"] in {"new", "rising", "steady", "falling"} for r in rows)
+    res = run_cli("problems", "--model", str(trained_bundle.bundle), "--now", "last tuesday", env=env)
+    assert res.returncode == 2 and "--now" in res.stderr

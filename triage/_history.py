@@ -178,6 +178,9 @@ class TicketHistory:
             ids = np.asarray(rows, np.int64)
             if len(self.store) != len(ids):  # a persistent store (Qdrant) may already hold them
                 self.store.add(ids, matrix)
+            optimize = getattr(self.store, "optimize", None)
+            if optimize is not None:  # FAISS: approximate (IVF) past 200k tickets, as the KB index
+                optimize()
             self._sum += matrix.sum(axis=0)
             self._outer += matrix.T.astype(np.float64) @ matrix
             self._pending = list(zip(rows, texts, strict=True))
