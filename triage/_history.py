@@ -338,11 +338,13 @@ class TicketHistory:
         return ok
 
     def search(self, vector: np.ndarray, text: str, *, before: float, exclude: str | None = None, k: int = 5,
-               mode: str = "fused", candidates: int = 100, lexical_weight: float = LEXICAL_WEIGHT) -> list[Match]:
+               mode: str = "fused", candidates: int = 100, lexical_weight: float = LEXICAL_WEIGHT,
+               neighbours: list[tuple[np.ndarray, np.ndarray]] | None = None) -> list[Match]:
         """Top-k tickets created strictly before `before`, never `exclude` itself.
 
         mode: 'fused' (dense + clipped BM25 z-score, in cosine units), 'dense', 'lexical' (the fused
         search's lexical part alone), or 'bm25' (plain kb_index BM25 over every query term: the baseline).
+        An empty `neighbours` list receives the raw nearest (scores, ids), before any time filter.
         """
         with self._lock:
             if not len(self):
@@ -351,16 +353,20 @@ class TicketHistory:
                 self._refresh_lexical()
             skip = self._row_of.get(exclude) if exclude is not None else None
             vector = np.asarray(vector, np.float32).reshape(-1)
-            cos = self._dense_candidates(vector, before, skip, max(candidates, 10 * k))
+            cos = self._dense_candidates(vector, before, skip, max(candidates, 10 * k), neighbours)
             lex = (self._lexical(text, before, skip, plain=mode == "bm25")
                    if mode != "dense" and self._bm25 is not None else None)
             return self._fuse(vector, cos, lex, mode, k, lexical_weight)
 
-    def _dense_candidates(self, vector: np.ndarray, before: float, skip: int | None, want: int) -> dict[int, float]:
+    def _dense_candidates(self, vector: np.ndarray, before: float, skip: int | None, want: int,
+                          neighbours: list[tuple[np.ndarray, np.ndarray]] | None) -> dict[int, float]:
+        """Earlier tickets among the nearest; `neighbours` receives the unfiltered first answer (spikes reuse it)."""
         n = len(self.store)
         fetch = min(n, want)
         while True:
             scores, ids = self.store.search(vector[None, :], fetch)
+            if neighbours is not None and not neighbours:
+                neighbours.append((scores[0], ids[0]))
             ok = self.valid_mask(ids[0], before, skip)
             if ok.sum() >= want or fetch >= n:
                 return {int(i): float(s) for i, s, good in zip(ids[0], scores[0], ok, strict=True) if good}

@@ -76,7 +76,8 @@ class Recurring:
     def _one(self, ticket: Mapping[str, Any], vector: np.ndarray, text: str, created: float,
              result: Mapping[str, Any], record: bool) -> dict[str, Any]:
         tid = str(ticket.get("id") or "") or None
-        matches = self.history.search(vector, text, before=created, exclude=tid, k=self.top_k)
+        raw: list[tuple[np.ndarray, np.ndarray]] = []
+        matches = self.history.search(vector, text, before=created, exclude=tid, k=self.top_k, neighbours=raw)
         info = self.history.details([m.row for m in matches])
         similar = [{"ticket_id": info[m.row]["ticket_id"], "score": round(float(np.clip(m.score, 0, 1)), 4),
                     "created_at": info[m.row]["created_at"], "answer": info[m.row]["answer"]} for m in matches]
@@ -86,13 +87,14 @@ class Recurring:
         if record:
             predicted = _predicted(result)
             module = predicted.get("module")
-            self.history.append([HistoryRecord(
+            rows = self.history.append([HistoryRecord(
                 ticket_id=tid or f"anon-{created:.6f}", created_at=created, subject=str(ticket.get("subject") or ""),
                 text=text, embedding=vector, source="classified", predicted=predicted, problem_id=pid)])
             if self.spike is not None:
                 title = problem.title if problem else (str(ticket.get("subject") or "").strip() or text[:80])
+                known = (*raw[0], rows[0]) if raw else None
                 spike = self.spike.observe(vector, created, tid or "?", pid, title,
-                                           module or (problem.module if problem else None))
+                                           module or (problem.module if problem else None), known)
         return {"similar": similar, "problem": problem.brief() if problem else None, "spike": spike}
 
     def problem_listing(self, now: float | None = None) -> list[dict[str, Any]]:

@@ -87,8 +87,21 @@ class SpikeDetector:
     def window(self) -> float:
         return self.config.window_minutes * 60.0
 
-    def group(self, vector: np.ndarray, problem_id: int | None) -> np.ndarray:
-        """Row ids of the stored tickets in this ticket's group (itself included)."""
+    def group(self, vector: np.ndarray, problem_id: int | None,
+              known: tuple[np.ndarray, np.ndarray, int] | None = None) -> np.ndarray:
+        """Row ids of the stored tickets in this ticket's group (itself included).
+
+        `known`: (scores, ids) of a search made just before this ticket was stored, and its row — the
+        similar-ticket search already paid for them; used when they are not all above the threshold.
+        """
+        if known is not None:
+            scores, ids, row = known
+            close = ids[(scores >= self.threshold) & (ids >= 0)]
+            if len(close) < len(ids) or len(ids) >= len(self.history.store) - 1:
+                close = np.union1d(close, [row])
+                if problem_id is not None:
+                    close = np.union1d(close, np.flatnonzero(self.history.problems == problem_id))
+                return close.astype(np.int64)
         n = len(self.history.store)
         fetch = min(self.config.neighbours, n)
         while True:
@@ -120,9 +133,9 @@ class SpikeDetector:
         return count, share * volume
 
     def observe(self, vector: np.ndarray, created: float, ticket_id: str, problem_id: int | None, title: str,
-                module: str | None) -> dict[str, Any] | None:
+                module: str | None, known: tuple[np.ndarray, np.ndarray, int] | None = None) -> dict[str, Any] | None:
         """Contract §4 `recurring.spike` for a ticket just stored; None when its group is only itself."""
-        members = self.group(vector, problem_id)
+        members = self.group(vector, problem_id, known)
         count, expected = self.rate(members, created)
         if count <= 1:
             return None
