@@ -6,7 +6,7 @@ helpdesk's. Each size runs in a fresh subprocess: the history is written through
 in batches, closed, then *opened* as the service does after a restart (SQLite -> FAISS + BM25) — the
 open time is reported too. Then single tickets go through `Recurring.observe` (search, problem, durable
 append with one fsync, spike count) exactly as `/v1/classify` runs it; the embedding itself is not
-included (see the Speed section). FAISS is exact up to 200k vectors, IVF beyond (kb_index.FaissStore).
+included (see the Speed section). The history's FAISS store is exact up to 50k tickets, IVF beyond.
 
     python bench/recurring_scale.py --out bench/results/recurring_scale.json
 """

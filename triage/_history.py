@@ -59,6 +59,7 @@ RETURNING id
 LEXICAL_WEIGHT = 0.3  # as the KB index: z(dense) + 0.3·z(BM25), clipped (see BENCHMARKS.md for the replay)
 LEXICAL_CLIP = 4.0
 MIN_IDF = float(np.log1p(0.8 / 0.2))  # terms in more than ~20% of tickets are skipped (see _term_scores)
+HISTORY_EXACT_MAX = 50_000
 EXACT_LEXICAL_MAX = 5_000  # up to here BM25 is refreshed before every search; beyond, every 1% of growth
 
 
@@ -140,7 +141,7 @@ class TicketHistory:
         except sqlite3.Error as exc:
             raise HistoryError(f"cannot open the ticket history {self.path}: {exc}. Check TRIAGE_HISTORY_DB "
                                "points at a writable file") from exc
-        self._factory = store_factory or FaissStore
+        self._factory = store_factory or _default_store
         self._depth = 0
         self._reset()
 
@@ -179,7 +180,7 @@ class TicketHistory:
             if len(self.store) != len(ids):  # a persistent store (Qdrant) may already hold them
                 self.store.add(ids, matrix)
             optimize = getattr(self.store, "optimize", None)
-            if optimize is not None:  # FAISS: approximate (IVF) past 200k tickets, as the KB index
+            if optimize is not None:  # FAISS: approximate (IVF) past HISTORY_EXACT_MAX tickets
                 optimize()
             self._sum += matrix.sum(axis=0)
             self._outer += matrix.T.astype(np.float64) @ matrix
@@ -448,6 +449,12 @@ class TicketHistory:
             close = getattr(self.store, "close", None)
             if close is not None:
                 close()
+
+
+def _default_store(dim: int) -> VectorStore:
+    """FAISS, exact up to 50k tickets and IVF beyond (on open): a history query is on every ticket's path,
+    and IVF keeps recall 1.0 at 100k on clustered vectors for a twentieth of the time (BENCHMARKS.md)."""
+    return FaissStore(dim, exact_max=HISTORY_EXACT_MAX)
 
 
 def _params(r: HistoryRecord) -> tuple[Any, ...]:
