@@ -195,3 +195,29 @@ def test_problems_cli_lists_most_active_first(trained_bundle, tmp_path: Path, ca
     assert all(r["id"].startswith("P-") and r["trend"] in {"new", "rising", "steady", "falling"} for r in rows)
     res = run_cli("problems", "--model", str(trained_bundle.bundle), "--now", "last tuesday", env=env)
     assert res.returncode == 2 and "--now" in res.stderr
+
+
+def test_problem_listing_counts_windows_and_trend(tmp_path: Path) -> None:
+    from triage._problems import Problem, ProblemSet
+    from triage._recurring import Recurring
+
+    rng = np.random.default_rng(5)
+    vecs = rng.normal(size=(40, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    now = 1_800_000_000.0
+    # P-1: 2 a day for the week before, then 9 in the last day (3 in the last hour): rising
+    # P-2: 2 a day for the week before, nothing since: falling; P-3: never seen
+    times = ([(1, now - d * 86400 - 3600 * h) for d in range(1, 8) for h in (1, 5)][:14]
+             + [(1, now - 600 * i) for i in range(1, 4)] + [(1, now - 7200 * i) for i in range(1, 7)]
+             + [(2, now - d * 86400 - 60) for d in range(1, 8)] * 2)
+    history = TicketHistory(tmp_path / "h.sqlite", 8)
+    history.append([HistoryRecord(ticket_id=f"T-{i}", created_at=t, subject="s", text="t", embedding=vecs[i % 40],
+                                  problem_id=p) for i, (p, t) in enumerate(times)])
+    problems = ProblemSet([Problem(1, "reports", 14, "reports", None), Problem(2, "vpn", 14, "net", None),
+                           Problem(3, "old", 5, None, None)], np.eye(3, 8, dtype=np.float32), 0.9)
+    rows = {r["id"]: r for r in Recurring(history, problems).problem_listing(now)}
+    assert (rows["P-1"]["last_hour"], rows["P-1"]["last_day"], rows["P-1"]["tickets"]) == (3, 9, 23)
+    assert rows["P-1"]["trend"] == "rising" and rows["P-2"]["trend"] == "falling"
+    assert rows["P-2"]["last_day"] == 0 and rows["P-2"]["last_week"] == 12 and rows["P-3"]["tickets"] == 0
+    assert list(rows) == ["P-1", "P-2", "P-3"]  # most active first
+    history.close()

@@ -101,20 +101,28 @@ class Recurring:
         """Every known problem with its counts over the last hour / day / week and a trend, most active first."""
         now = time.time() if now is None else now
         created, assigned = self.history.created, self.history.problems
+        keep = (assigned >= 0) & np.isfinite(created)
+        created, assigned = created[keep], assigned[keep]
+        size = int(assigned.max()) + 1 if len(assigned) else 1
+
+        def count(lo: float, hi: float = now) -> np.ndarray:  # tickets per problem created in (lo, hi]
+            return np.bincount(assigned[(created > lo) & (created <= hi)], minlength=size)
+
+        total = np.bincount(assigned, minlength=size)
+        hour, day, week = count(now - 3600), count(now - 86400), count(now - 7 * 86400)
+        before = count(now - 8 * 86400, now - 86400) / 7
+        last = np.full(size, -np.inf)
+        np.maximum.at(last, assigned, created)
         out = []
         for p in self.problems.problems:
-            times = created[assigned == p.id]
-            counts = {name: int(((times > now - sec) & (times <= now)).sum())
-                      for name, sec in (("last_hour", 3600), ("last_day", 86400), ("last_week", 7 * 86400))}
-            prior_daily = int(((times > now - 8 * 86400) & (times <= now - 86400)).sum()) / 7
-            trend = "new" if counts["last_day"] and not prior_daily else (
-                "rising" if counts["last_day"] > 1.5 * prior_daily + 1 else
-                "falling" if counts["last_day"] < prior_daily / 1.5 else "steady")
-            last = float(np.nanmax(times)) if len(times) else None
-            out.append({**problem_dict(p), "tickets": len(times), **counts,
-                        "daily_rate_before": round(prior_daily, 3), "trend": trend,
+            i = p.id if p.id < size else 0
+            seen = p.id < size and total[i] > 0
+            out.append({**problem_dict(p), "tickets": int(total[i]) if seen else 0, "last_hour": int(hour[i]) * seen,
+                        "last_day": int(day[i]) * seen, "last_week": int(week[i]) * seen,
+                        "daily_rate_before": round(float(before[i]) * seen, 3),
+                        "trend": _trend(int(day[i]) * seen, float(before[i]) * seen),
                         "first_seen": iso(p.first_seen) if p.first_seen else None,
-                        "last_seen": iso(last) if last is not None else None})
+                        "last_seen": iso(float(last[i])) if seen else None})
         out.sort(key=lambda r: (r["last_hour"], r["last_day"], r["last_week"], r["tickets"]), reverse=True)
         return out
 
@@ -124,6 +132,17 @@ class Recurring:
         self.history.close()
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _trend(last_day: int, daily_before: float) -> str:
+    """The last day against the daily mean of the seven before it."""
+    if last_day and not daily_before:
+        return "new"
+    if last_day > 1.5 * daily_before + 1:
+        return "rising"
+    if last_day < daily_before / 1.5:
+        return "falling"
+    return "steady"
 
 
 def _predicted(result: Mapping[str, Any]) -> dict[str, Any]:
