@@ -135,3 +135,40 @@ def test_qdrant_behind_the_same_protocol(tmp_path: Path) -> None:
     ids = [history.details([m.row])[m.row]["ticket_id"] for m in found]
     assert len(ids) == 5 and "T-20" not in ids and all(int(t.split("-")[1]) < 20 for t in ids)
     history.close()
+
+
+def test_a_retrained_bundle_joins_the_live_history_without_losing_classified_tickets(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from training.recurring import build_history_seed
+    from triage._recurring import SEED, open_recurring
+
+    rng = np.random.default_rng(4)
+    vecs = unit(rng, 60)
+
+    def bundle(name: str, n: int, answer: str) -> Path:
+        df = pd.DataFrame({"id": [f"T-{i}" for i in range(n)], "subject": [f"s{i}" for i in range(n)],
+                           "text": [f"ticket {i}" for i in range(n)], "answer": [answer] * n,
+                           "created_at": pd.to_datetime([1_700_000_000 + 60 * i for i in range(n)], unit="s",
+                                                        utc=True)})
+        folder = tmp_path / name / "history"
+        folder.mkdir(parents=True)
+        build_history_seed(df, vecs[:n], "test-embedder", folder, [])
+        return folder.parent
+
+    live = tmp_path / "live.sqlite"
+    first = bundle("v1", 40, "old fix")
+    rec = open_recurring(first, {"model_version": "v1", "embedder": {"id": "test-embedder"}}, 16, live=live)
+    assert rec is not None and len(rec.history) == 40 and (first / SEED).exists()
+    rec.observe([{"id": "NEW-1", "created_at": "2030-01-01T00:00:00Z", "subject": "x"}], vecs[50:51], ["new one"],
+                [{}])
+    rec.close()
+    second = bundle("v2", 45, "new fix")
+    rec = open_recurring(second, {"model_version": "v2", "embedder": {"id": "test-embedder"}}, 16, live=live)
+    assert rec is not None and len(rec.history) == 46  # 45 training tickets + the classified one
+    row = rec.history.row_of("T-3")
+    assert row is not None and rec.history.details([row])[row]["answer"] == "new fix"
+    assert rec.history.row_of("NEW-1") is not None
+    rec.close()
+    with pytest.raises(HistoryError, match="embedded with"):
+        open_recurring(second, {"model_version": "v3", "embedder": {"id": "other"}}, 16, live=live)
