@@ -62,7 +62,7 @@ def test_burst_alerts_once_then_updates_across_a_kill(trained_bundle, tmp_path: 
         assert results[2]["spike"]["count"] == 3 and results[2]["spike"]["window_minutes"] == 60
         assert results[2]["spike"]["expected"] < 0.1
         status, listing = get(url + "/v1/problems")
-        assert status == 200 and isinstance(listing["problems"], list)
+        assert status == 200 and listing["problems"] and isinstance(listing["problems"][0]["last_week"], int)
         wait_for(lambda: len(webhook.bodies) == 3 and len(telegram.bodies) == 3)
         os.kill(proc.pid, signal.SIGKILL)  # no shutdown hook runs
         proc.wait(timeout=30)

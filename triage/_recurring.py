@@ -116,7 +116,7 @@ class Recurring:
         out = []
         for p in self.problems.problems:
             i = p.id if p.id < size else 0
-            seen = p.id < size and total[i] > 0
+            seen = bool(p.id < size and total[i] > 0)
             out.append({**problem_dict(p), "tickets": int(total[i]) if seen else 0, "last_hour": int(hour[i]) * seen,
                         "last_day": int(day[i]) * seen, "last_week": int(week[i]) * seen,
                         "daily_rate_before": round(float(before[i]) * seen, 3),
