@@ -221,3 +221,12 @@ def test_problem_listing_counts_windows_and_trend(tmp_path: Path) -> None:
     assert rows["P-2"]["last_day"] == 0 and rows["P-2"]["last_week"] == 12 and rows["P-3"]["tickets"] == 0
     assert list(rows) == ["P-1", "P-2", "P-3"]  # most active first
     history.close()
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [("alert_timezone", "Mars/Base", "IANA"),
+                                                         ("ticket_url", "https://desk/{tid}", "{id}")])
+def test_alert_settings_fail_at_start(name: str, value: str, message: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        Settings(**{name: value})

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
                                   description="Bot API base URL (a local stand-in in tests).")
     alert_timezone: str = Field("UTC", description="Time zone of 'с HH:MM' in alerts, e.g. Europe/Moscow.")
     ticket_url: str = Field("{id}", description="Ticket link template in alerts, e.g. https://desk/t/{id}.")
+    mlflow_tracking_uri: str | None = Field(
+        None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
+    mlflow_experiment: str = "triage"
+    registered_model: str = "triage"
+
     @field_validator("alert_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -57,7 +62,12 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Moscow") from exc
         return value
 
-    mlflow_tracking_uri: str | None = Field(
-        None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
-    mlflow_experiment: str = "triage"
-    registered_model: str = "triage"
+    @field_validator("ticket_url")
+    @classmethod
+    def _link_template(cls, value: str) -> str:
+        try:
+            value.format(id="T-1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a link template: use {{id}} for the ticket id, nothing else in braces"
+                             ) from exc
+        return value
