@@ -13,6 +13,7 @@ from api.deps import ServiceState
 from api.routes import router
 from triage import Settings, Triage, load_triage
 from triage._kb import open_kb
+from triage._recurring import recurring_from_settings
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api")
@@ -39,10 +40,14 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
                 state.triage.kb_top_k = settings.kb_top_k
                 log.info("serving KB index %s v%s", settings.kb_dir, state.triage.kb.version)
             state.triage.classify([{"subject": "warm-up", "body": "прогрев модели"}])  # first call compiles
+            state.triage.recurring = recurring_from_settings(settings.model_dir, state.triage.manifest,
+                                                             state.triage.embedder.dim, settings)
             log.info("serving model %s", state.triage.model_version)
         yield
         if state.feedback is not None:
             state.feedback.close()
+        if state.triage is not None and state.triage.recurring is not None:
+            state.triage.recurring.close()
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="AI-assisted ticket triage: what a ticket is, who owns it, whether it is ready "

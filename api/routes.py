@@ -15,6 +15,7 @@ from api.schemas import (
     KBSearchIn,
     KBSearchOut,
     ModelInfo,
+    ProblemsOut,
     TicketIn,
     TriageResult,
 )
@@ -79,6 +80,16 @@ def feedback(item: FeedbackIn, store: FeedbackDep, triage: TriageDep) -> dict[st
                         "model_version": item.model_version or triage.model_version})
     return {"id": record.id, "stored": True, "accepted": record.accepted, "field": field,
             "created_at": record.created_at}
+
+
+@router.get("/v1/problems", response_model=ProblemsOut, tags=["recurring"],
+            summary="Known problems, most active first", responses={404: {"description": "No ticket history"}})
+def problems(state: StateDep, triage: TriageDep) -> dict[str, Any]:
+    if triage.recurring is None:
+        raise HTTPException(404, "this model has no ticket history: retrain it with `triage train` "
+                                 "(bundles from before the recurrence feature lack one)")
+    with state.lock:
+        return {"problems": triage.recurring.problem_listing()}
 
 
 @router.get("/v1/model", response_model=ModelInfo, summary="Model version, training data and metrics",

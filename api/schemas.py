@@ -101,6 +101,50 @@ class CompletenessOut(BaseModel):
     items: dict[str, CompletenessItem]
     missing: list[str]
     prompts: dict[str, str] = Field(description="Per missing item: what to add, in the ticket's language.")
+class SimilarTicket(BaseModel):
+    ticket_id: str
+    score: float = Field(ge=0, le=1, description="Dense and lexical evidence fused, in cosine units.")
+    created_at: str
+    answer: str | None = Field(description="The developer's answer to that ticket, when known.")
+
+
+class ProblemRef(BaseModel):
+    id: str
+    title: str
+    size: int
+
+
+class SpikeOut(BaseModel):
+    active: bool
+    count: int = Field(description="Tickets of this ticket's group in the window, itself included.")
+    window_minutes: float
+    expected: float = Field(description="Count the group's long-run rate predicts for one window.")
+
+
+class RecurringOut(BaseModel):
+    similar: list[SimilarTicket]
+    problem: ProblemRef | None
+    spike: SpikeOut | None
+
+
+class ProblemOut(BaseModel):
+    id: str
+    title: str
+    size: int = Field(description="Training tickets clustered into it.")
+    module: str | None
+    answer: str | None = Field(description="The answer that resolved it most often.")
+    tickets: int = Field(description="All tickets in it now, classified ones included.")
+    last_hour: int
+    last_day: int
+    last_week: int
+    daily_rate_before: float = Field(description="Average per day over the 7 days before the last one.")
+    trend: Literal["new", "rising", "steady", "falling"]
+    first_seen: str | None
+    last_seen: str | None
+
+
+class ProblemsOut(BaseModel):
+    problems: list[ProblemOut]
 
 
 class TriageResult(BaseModel):
@@ -114,6 +158,7 @@ class TriageResult(BaseModel):
     owner: OwnerOut | None = None
     completeness: CompletenessOut | None = None
     kb: list[KBHit] = Field(default_factory=list, description="Empty when no KB index is loaded.")
+    recurring: RecurringOut | None = Field(None, description="Absent when the bundle has no ticket history.")
 
 
 class KBSearchIn(BaseModel):

@@ -16,6 +16,7 @@ from training.completeness import has_completeness_labels
 from training.pipeline import evaluate_head
 from triage._data import Mapping, load_tickets
 from triage._kb import open_kb
+from triage._recurring import recurring_from_settings
 from triage._triage import TOP_LEVEL_HEADS, Triage, load_triage
 from triage.settings import Settings
 
@@ -27,11 +28,14 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return df[cols].to_dict(orient="records")  # type: ignore[return-value]
 
 
-def _load(model: Path, kb: Path | None, settings: Settings) -> Triage:
+def _load(model: Path, kb: Path | None, settings: Settings, history: bool = False) -> Triage:
     triage = load_triage(model, cache_dir=settings.cache_dir, progress=True, owners_file=settings.owners_file)
     triage.completeness_threshold = settings.completeness_threshold
     if kb is not None:
         triage.kb, triage.kb_top_k = open_kb(kb, triage.embedder, settings), settings.kb_top_k
+    if history:  # a copy of the bundle's history unless TRIAGE_HISTORY_DB names a lasting one; no alerts
+        triage.recurring = recurring_from_settings(model, triage.manifest, triage.embedder.dim, settings,
+                                                   ephemeral=True, alerts=False)
     return triage
 
 
@@ -39,7 +43,7 @@ def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | N
                  settings: Settings | None = None, batch: int = 256, kb: Path | None = None) -> int:
     """Classify in created_at order (input order where absent); write atomically."""
     settings = settings or Settings()
-    triage = _load(model, kb, settings)
+    triage = _load(model, kb, settings, history=True)
     df = load_tickets([input], mapping)
     if df["created_at"].notna().any():
         df = df.sort_values("created_at", kind="stable", na_position="first")
@@ -53,6 +57,8 @@ def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | N
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, output)
+    if triage.recurring is not None:
+        triage.recurring.close()
     return len(records)
 
 

@@ -17,6 +17,7 @@ import typer
 from training._cli_common import ConfigOpt, console, exits, mapping_from
 from training._report_feedback import report_app  # registers `report feedback` on the report app
 from training.kb_cli import kb_app
+from training.recurring_cli import problems
 
 app = typer.Typer(
     help="Ticket triage: train models on your helpdesk history, classify new tickets, serve the API.\n\n"
@@ -25,6 +26,7 @@ app = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 app.add_typer(kb_app, name="kb")
 app.add_typer(report_app, name="report")
+app.command("problems")(problems)
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
 KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index (`triage kb build`): adds "

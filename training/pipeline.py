@@ -19,6 +19,7 @@ from training._metrics import head_metrics
 from training._module import apply_module_options, make_head, module_fit_kwargs
 from training._plots import plot_confusion, plot_risk_coverage
 from training.completeness import fit_completeness
+from training.recurring import SEED, build_history_seed
 from triage._data import Mapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, load_embedder
 from triage.errors import DataError
@@ -169,8 +170,9 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
     heads["completeness"], metrics["completeness"] = fit_completeness(feats, df, train_idx, test_idx, opts.refit_full)
     manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
     module_extra.finish(manifest, heads, console)
-    bundle = write_bundle(out, heads, manifest, {**{f"plots/{p.name}": p for p in plots}, **module_extra.files},
-                          extra_dirs)
+    seed, manifest["history"] = build_history_seed(df, feats.dense, base.model_id, plot_dir, targets)
+    bundle = write_bundle(out, heads, manifest,
+                          {**{f"plots/{p.name}": p for p in plots}, **module_extra.files, SEED: seed}, extra_dirs)
     for folder in [plot_dir, *extra_dirs.values()]:
         shutil.rmtree(folder, ignore_errors=True)
     plots = [bundle / "plots" / p.name for p in plots]

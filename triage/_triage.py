@@ -35,6 +35,7 @@ class Triage:
         self.kb = kb
         self.kb_top_k = kb_top_k
         self.completeness_threshold: float | None = None  # TRIAGE_COMPLETENESS_THRESHOLD; None: the bundle's
+        self.recurring: Any = None  # triage._recurring.Recurring: history search + append, the one I/O here
 
     @property
     def model_version(self) -> str:
@@ -47,8 +48,8 @@ class Triage:
         return Features(texts, dense)
 
     def classify(self, tickets: Sequence[Mapping[str, Any]], *, batch_size: int = 32,
-                 progress: bool = False) -> list[dict[str, Any]]:
-        """Contract §4 results, one per ticket, in input order."""
+                 progress: bool = False, record: bool = True) -> list[dict[str, Any]]:
+        """Contract §4 results, one per ticket, in input order; `record=False` leaves the history untouched."""
         if not tickets:
             return []
         feats = self.features(tickets, batch_size=batch_size, progress=progress)
@@ -76,6 +77,10 @@ class Triage:
                 result["completeness"] = completeness[i]
             result["kb"] = [hit.as_dict() for hit in kb_hits[i]]
             results.append(result)
+        if self.recurring is not None:
+            for result, rec in zip(results, self.recurring.observe(tickets, feats.dense, feats.texts, results,
+                                                                   record=record), strict=True):
+                result["recurring"] = rec
         return results
 
     def _completeness(self, feats: Features, tickets: Sequence[Mapping[str, Any]],

@@ -53,3 +53,7 @@ class EmbedderError(TriageError):
 
 class NotTrainedError(TriageError):
     """A head was used before `fit`."""
+
+
+class HistoryError(TriageError):
+    """The ticket history cannot be opened or written (path, permissions, a different embedder)."""

@@ -7,8 +7,9 @@ never at import time, so a bad value fails loudly at start-up with its name.
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,7 +42,39 @@ class Settings(BaseSettings):
                                      "one stored in the bundle at training; edit the rota without retraining.")
     feedback_db: Path = Field(Path("feedback.sqlite"), description="SQLite store of reviewer feedback "
                               "(POST /v1/feedback); `triage train --feedback` reads it.")
+    history_db: Path | None = Field(None, description="Live ticket history (SQLite) the service appends to; "
+                                    "default <model_dir>.history.sqlite beside the bundle.")
+    similar_top_k: int = Field(5, ge=0, le=50, description="Earlier similar tickets per result.")
+    spike_window_minutes: float = Field(60, gt=0, le=7 * 24 * 60, description="Sliding window of spike counts.")
+    spike_alpha: float = Field(1e-3, gt=0, lt=1, description="Poisson tail probability below which it is a spike.")
+    alert_webhook_url: str | None = Field(None, description="POST incident alerts (JSON) here.")
+    telegram_bot_token: str | None = Field(None, description="Bot token for Telegram alerts (with chat id).")
+    telegram_chat_id: str | None = None
+    telegram_thread_id: int | None = Field(None, description="Forum topic id in the chat, if any.")
+    telegram_api_url: str = Field("https://api.telegram.org",
+                                  description="Bot API base URL (a local stand-in in tests).")
+    alert_timezone: str = Field("UTC", description="Time zone of 'с HH:MM' in alerts, e.g. Europe/Moscow.")
+    ticket_url: str = Field("{id}", description="Ticket link template in alerts, e.g. https://desk/t/{id}.")
     mlflow_tracking_uri: str | None = Field(
         None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
     mlflow_experiment: str = "triage"
     registered_model: str = "triage"
+
+    @field_validator("alert_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Moscow") from exc
+        return value
+
+    @field_validator("ticket_url")
+    @classmethod
+    def _link_template(cls, value: str) -> str:
+        try:
+            value.format(id="T-1")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not a link template: use {{id}} for the ticket id, nothing else in braces"
+                             ) from exc
+        return value

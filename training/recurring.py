@@ -1,0 +1,66 @@
+"""The recurrence part of training: the training tickets become the history seed, clustered into problems.
+
+The seed is one SQLite file that `write_bundle` copies into the bundle (`history/history.sqlite`, listed
+in the manifest with its sha256 like every other artefact), so the bundle stays the single atomic unit a
+deployment swaps; the service copies it into its live history on start (triage/_recurring.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from triage._bundle import file_sha256
+from triage._history import HistoryRecord, TicketHistory
+from triage._problems import fit_problems
+from triage._recurring import SEED, similarity_threshold
+
+SPIKE_QUANTILE = 0.99
+LABEL_SKIP = {"id", "created_at", "subject", "body", "text", "language", "answer", "module", "duplicate_of",
+              "kb_article", "info_requested", "customer", "channel"}
+
+
+def _none(value: Any) -> Any:
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) or value == "" else value
+
+
+def build_history_seed(df: pd.DataFrame, dense: np.ndarray, embedder_id: str, folder: Path,
+                       targets: list[str]) -> tuple[Path, dict[str, Any]]:
+    """Write every training ticket (with its embedding) and the known problems; returns the file and a summary.
+
+    Tickets without a date are placed at the epoch, in file order, so they count as earlier than anything.
+    """
+    created = [float(t.timestamp()) if not pd.isna(t) else float(i) for i, t in enumerate(df["created_at"])]
+    subjects = [s.strip() or t.split("\n")[0][:120] for s, t in zip(df["subject"], df["text"], strict=True)]
+    modules = [_none(m) for m in df["module"]] if "module" in df.columns else [None] * len(df)
+    answers = [_none(a) for a in df["answer"]] if "answer" in df.columns else [None] * len(df)
+    threshold = similarity_threshold(dense)
+    # a spike's group is wider than a problem: rewordings of one outage are close to each other, not identical;
+    # the Poisson test against the group's own long-run rate keeps that width from raising false alerts
+    spike_threshold = similarity_threshold(dense, quantile=SPIKE_QUANTILE)
+    problems, assigned = fit_problems(dense, subjects, modules, answers, created, threshold=threshold)
+    label_cols = {t: df[t].tolist() for t in targets if t not in LABEL_SKIP and t in df.columns}
+    records = [HistoryRecord(ticket_id=tid, created_at=created[i], subject=subjects[i], text=text,
+                             embedding=dense[i], source="train", module=modules[i], answer=answers[i],
+                             labels={c: str(v[i]) for c, v in label_cols.items() if _none(v[i]) is not None},
+                             problem_id=assigned[i])
+               for i, (tid, text) in enumerate(zip(df["id"].astype(str), df["text"], strict=True))]
+    path = folder / "history.sqlite"
+    history = TicketHistory(path, dense.shape[1])
+    history.append(records)
+    problems.save(history.db)
+    history.set_meta("similar_threshold", threshold)
+    history.set_meta("spike_threshold", spike_threshold)
+    history.set_meta("embedder", embedder_id)
+    history.close()
+    db = sqlite3.connect(str(path))  # one self-contained file: fold the WAL back in
+    db.execute("PRAGMA journal_mode=DELETE")
+    db.close()
+    summary = {"file": SEED, "tickets": len(records), "similar_threshold": round(threshold, 4),
+               "spike_threshold": round(spike_threshold, 4),
+               **problems.summary(), "sha256": file_sha256(path)}
+    return path, summary

@@ -1,0 +1,465 @@
+"""Ticket history: every training and classified ticket, durable, searchable by meaning and by words.
+
+SQLite (WAL, synchronous=FULL) is the source of truth: `append` returns only once the rows are on disk,
+so an accepted ticket survives kill -9. The vector index (any `kb_index.VectorStore`, FAISS by default)
+and the BM25 statistics are derived from it and rebuilt on open, so they can never disagree with it
+after a crash. Searches are in memory; only the final k hits are read back from SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb_index import FaissStore, VectorStore
+from kb_index._lexical import BM25, TermCounts
+from kb_index._text import tokenize
+from triage.errors import HistoryError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY,            -- the vector id in the store; never reused
+    ticket_id TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL,          -- unix seconds, UTC
+    text_hash TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    embedding BLOB NOT NULL,           -- float32, unit length
+    source TEXT NOT NULL,              -- 'train' or 'classified'
+    module TEXT, answer TEXT,
+    labels TEXT, predicted TEXT,       -- JSON objects: true and predicted labels
+    problem_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+_UPSERT = """
+INSERT INTO tickets (ticket_id, created_at, text_hash, subject, text, embedding, source, module, answer,
+                     labels, predicted, problem_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(ticket_id) DO UPDATE SET
+    created_at = excluded.created_at, text_hash = excluded.text_hash, subject = excluded.subject,
+    text = excluded.text, embedding = excluded.embedding,
+    source = CASE WHEN tickets.source = 'train' THEN 'train' ELSE excluded.source END,
+    module = COALESCE(excluded.module, tickets.module), answer = COALESCE(excluded.answer, tickets.answer),
+    labels = COALESCE(excluded.labels, tickets.labels), predicted = COALESCE(excluded.predicted, tickets.predicted),
+    problem_id = COALESCE(excluded.problem_id, tickets.problem_id)
+RETURNING id
+"""
+LEXICAL_WEIGHT = 0.3  # as the KB index: z(dense) + 0.3·z(BM25), clipped (see BENCHMARKS.md for the replay)
+LEXICAL_CLIP = 4.0
+MIN_IDF = float(np.log1p(0.8 / 0.2))  # terms in more than ~20% of tickets are skipped (see _term_scores)
+HISTORY_EXACT_MAX = 50_000
+EXACT_LEXICAL_MAX = 5_000  # up to here BM25 is refreshed before every search; beyond, every 1% of growth
+
+
+def to_epoch(value: Any) -> float | None:
+    """ISO strings, datetimes and pandas timestamps as unix seconds; None when absent."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    raise HistoryError(f"created_at must be a date, got {value!r}")
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class HistoryRecord:
+    """One ticket as the history keeps it."""
+
+    ticket_id: str
+    created_at: float
+    subject: str
+    text: str
+    embedding: np.ndarray
+    source: str = "classified"
+    module: str | None = None
+    answer: str | None = None
+    labels: dict[str, Any] | None = None
+    predicted: dict[str, Any] | None = None
+    problem_id: int | None = None
+
+
+@dataclass
+class Match:
+    """An earlier ticket found for a query: its row id, fused score and plain cosine."""
+
+    row: int
+    score: float
+    cosine: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(SCHEMA)
+    return db
+
+
+class TicketHistory:
+    """Append-only (upsert by ticket id) history with time-bounded hybrid search.
+
+    `store_factory(dim)` gives the vector store: FAISS in memory by default, or a `QdrantStore` for a
+    history that outgrows one machine (Qdrant keeps its own copy; SQLite stays the truth).
+    """
+
+    def __init__(self, path: str | Path, dim: int, *,
+                 store_factory: Callable[[int], VectorStore] | None = None) -> None:
+        self.path = Path(path)
+        self.dim = dim
+        self._lock = threading.RLock()
+        try:
+            self.db = _connect(self.path)
+        except sqlite3.Error as exc:
+            raise HistoryError(f"cannot open the ticket history {self.path}: {exc}. Check TRIAGE_HISTORY_DB "
+                               "points at a writable file") from exc
+        self._factory = store_factory or _default_store
+        self._depth = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        """Derive every in-memory structure from SQLite (on open, and after a failed commit)."""
+        dim = self.dim
+        self.store: VectorStore = self._factory(dim)
+        self._created = np.zeros(0, np.float64)  # by row id; NaN where no row
+        self._problem = np.zeros(0, np.int64)
+        self._row_of: dict[str, int] = {}
+        self._sum = np.zeros(dim, np.float64)
+        self._outer = np.zeros((dim, dim), np.float64)
+        self._counts = TermCounts()
+        self._lex_rows = np.zeros(0, np.int64)  # row id of each BM25 document
+        self._pending: list[tuple[int, str]] = []  # appended since the last BM25 refresh
+        self._bm25: BM25 | None = None
+        self._load()
+
+    # --- loading -------------------------------------------------------------------------------
+    def _load(self) -> None:
+        rows, texts, vecs = [], [], []
+        for chunk in self._scan("SELECT id, ticket_id, created_at, text, embedding, problem_id FROM tickets "
+                                "ORDER BY id"):
+            for row_id, tid, created, text, blob, problem in chunk:
+                vec = np.frombuffer(blob, np.float32)
+                if vec.shape[0] != self.dim:
+                    raise HistoryError(f"{self.path} holds {vec.shape[0]}-d vectors, the model makes {self.dim}-d: "
+                                       "point TRIAGE_HISTORY_DB at a new file (or retrain with the same embedder)")
+                rows.append(row_id)
+                texts.append(text)
+                vecs.append(vec)
+                self._remember(row_id, tid, created, problem)
+        if rows:
+            matrix = np.stack(vecs)
+            ids = np.asarray(rows, np.int64)
+            if len(self.store) != len(ids):  # a persistent store (Qdrant) may already hold them
+                self.store.add(ids, matrix)
+            optimize = getattr(self.store, "optimize", None)
+            if optimize is not None:  # FAISS: approximate (IVF) past HISTORY_EXACT_MAX tickets
+                optimize()
+            self._sum += matrix.sum(axis=0)
+            self._outer += matrix.T.astype(np.float64) @ matrix
+            self._pending = list(zip(rows, texts, strict=True))
+            self._refresh_lexical(force=True)
+
+    def _scan(self, sql: str) -> Iterator[list[tuple[Any, ...]]]:
+        cursor = self.db.execute(sql)
+        while batch := cursor.fetchmany(10_000):
+            yield batch
+
+    def _remember(self, row: int, ticket_id: str, created: float, problem: int | None) -> None:
+        if row >= len(self._created):
+            size = max(row + 1, 2 * len(self._created), 1024)
+            self._created = np.concatenate([self._created, np.full(size - len(self._created), np.nan)])
+            self._problem = np.concatenate([self._problem, np.full(size - len(self._problem), -1, np.int64)])
+        self._created[row] = created
+        self._problem[row] = -1 if problem is None else problem
+        self._row_of[ticket_id] = row
+
+    # --- writing -------------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group appends into one durable commit (one fsync); searches inside already see them.
+
+        If the commit fails the in-memory index is rebuilt from SQLite, so it never shows a ticket
+        that was not stored.
+        """
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            try:
+                self.db.execute("BEGIN IMMEDIATE")
+                self._depth = 1
+                try:
+                    yield
+                finally:
+                    self._depth = 0
+                self.db.execute("COMMIT")
+            except BaseException as exc:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                self._reset()
+                if isinstance(exc, sqlite3.Error):
+                    raise HistoryError(f"cannot write to the ticket history {self.path}: {exc}") from exc
+                raise
+
+    def append(self, records: Sequence[HistoryRecord]) -> list[int]:
+        """Store tickets (durably on return, unless inside `transaction()`), then index them; their row ids."""
+        if not records:
+            return []
+        with self.transaction():
+            rows = [int(self.db.execute(_UPSERT, _params(r)).fetchone()[0]) for r in records]
+            self._index(rows, records)
+            return rows
+
+    def _index(self, rows: list[int], records: Sequence[HistoryRecord]) -> None:
+        ids = np.asarray(rows, np.int64)
+        vecs = np.stack([np.asarray(r.embedding, np.float32) for r in records])
+        known = [i for i, (row, r) in enumerate(zip(rows, records, strict=True)) if r.ticket_id in self._row_of]
+        if known:  # re-sent ticket: replace its vector and statistics
+            old = self.store.get(ids[known])
+            self._sum -= old.sum(axis=0)
+            self._outer -= old.T.astype(np.float64) @ old
+            self.store.delete(ids[known])
+        self.store.add(ids, vecs)
+        self._sum += vecs.sum(axis=0)
+        self._outer += vecs.T.astype(np.float64) @ vecs
+        for row, r in zip(rows, records, strict=True):
+            if r.ticket_id not in self._row_of or self._lex_position(row) is None:
+                self._pending.append((row, r.text))
+            self._remember(row, r.ticket_id, r.created_at, r.problem_id if r.problem_id is not None
+                           else (int(self._problem[row]) if row < len(self._problem) else None))
+
+    def _lex_position(self, row: int) -> int | None:
+        pos = int(np.searchsorted(self._lex_rows, row))
+        return pos if pos < len(self._lex_rows) and self._lex_rows[pos] == row else None
+
+    def set_problems(self, assignments: dict[int, int | None]) -> None:
+        """Durably (re)assign rows to known problems (after training clusters the history)."""
+        with self._lock:
+            with self.db:
+                self.db.executemany("UPDATE tickets SET problem_id = ? WHERE id = ?",
+                                    [(p, r) for r, p in assignments.items()])
+            for row, problem in assignments.items():
+                self._problem[row] = -1 if problem is None else problem
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._lock, self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    # --- reading -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._row_of)
+
+    def row_of(self, ticket_id: str) -> int | None:
+        return self._row_of.get(ticket_id)
+
+    @property
+    def created(self) -> np.ndarray:
+        """created_at by row id (NaN for unused ids); a read-only view for window counts."""
+        return self._created
+
+    @property
+    def problems(self) -> np.ndarray:
+        return self._problem
+
+    def covariance(self) -> np.ndarray:
+        n = max(len(self), 1)
+        mean = self._sum / n
+        return self._outer / n - np.outer(mean, mean)
+
+    def _refresh_lexical(self, force: bool = False) -> None:
+        if not self._pending:
+            return
+        if not force and len(self._lex_rows) > EXACT_LEXICAL_MAX and len(self._pending) < 0.01 * len(self._lex_rows):
+            return  # a large history tolerates a 1% tail scored by meaning only
+        rows = [r for r, _ in self._pending]
+        self._counts = self._counts.rebuilt(np.arange(len(self._lex_rows)), [t for _, t in self._pending])
+        self._lex_rows = np.concatenate([self._lex_rows, np.asarray(rows, np.int64)])
+        order = np.argsort(self._lex_rows, kind="stable")  # keep rows sorted for the position lookup
+        if not np.all(order == np.arange(len(order))):
+            self._counts.counts = self._counts.counts[order]
+            self._lex_rows = self._lex_rows[order]
+        self._pending = []
+        self._bm25 = BM25(self._counts)
+
+    def _term_scores(self, text: str) -> np.ndarray:
+        """BM25 of every document, leaving out query terms found in over a fifth of them.
+
+        Such terms weigh almost nothing (idf < 1.4 against ~10 for a rare word) but their postings are
+        most of the work: at 100k tickets they take a search from ~45 ms to a few.
+        """
+        bm25 = self._bm25
+        assert bm25 is not None
+        terms = {bm25.vocab[t] for t in tokenize(text) if t in bm25.vocab}
+        cols = sorted(c for c in terms if bm25.idf[c] >= MIN_IDF)
+        if not cols or not bm25.n_docs:
+            return np.zeros(bm25.n_docs, np.float32)
+        return np.asarray(bm25.weights[:, cols].sum(axis=1)).ravel()
+
+    def valid_mask(self, rows: np.ndarray, before: float, exclude: int | None) -> np.ndarray:
+        created = self._created[rows]
+        ok = (rows >= 0) & (created < before)
+        if exclude is not None:
+            ok &= rows != exclude
+        return ok
+
+    def search(self, vector: np.ndarray, text: str, *, before: float, exclude: str | None = None, k: int = 5,
+               mode: str = "fused", candidates: int = 100, lexical_weight: float = LEXICAL_WEIGHT,
+               neighbours: list[tuple[np.ndarray, np.ndarray]] | None = None) -> list[Match]:
+        """Top-k tickets created strictly before `before`, never `exclude` itself.
+
+        mode: 'fused' (dense + clipped BM25 z-score, in cosine units), 'dense', 'lexical' (the fused
+        search's lexical part alone), or 'bm25' (plain kb_index BM25 over every query term: the baseline).
+        An empty `neighbours` list receives the raw nearest (scores, ids), before any time filter.
+        """
+        with self._lock:
+            if not len(self):
+                return []
+            if mode != "dense":
+                self._refresh_lexical()
+            skip = self._row_of.get(exclude) if exclude is not None else None
+            vector = np.asarray(vector, np.float32).reshape(-1)
+            cos = self._dense_candidates(vector, before, skip, max(candidates, 10 * k), neighbours)
+            lex = (self._lexical(text, before, skip, plain=mode == "bm25")
+                   if mode != "dense" and self._bm25 is not None else None)
+            return self._fuse(vector, cos, lex, mode, k, lexical_weight)
+
+    def _dense_candidates(self, vector: np.ndarray, before: float, skip: int | None, want: int,
+                          neighbours: list[tuple[np.ndarray, np.ndarray]] | None) -> dict[int, float]:
+        """Earlier tickets among the nearest; `neighbours` receives the unfiltered first answer (spikes reuse it)."""
+        n = len(self.store)
+        fetch = min(n, want)
+        while True:
+            scores, ids = self.store.search(vector[None, :], fetch)
+            if neighbours is not None and not neighbours:
+                neighbours.append((scores[0], ids[0]))
+            ok = self.valid_mask(ids[0], before, skip)
+            if ok.sum() >= want or fetch >= n:
+                return {int(i): float(s) for i, s, good in zip(ids[0], scores[0], ok, strict=True) if good}
+            fetch = min(n, fetch * 4)  # most neighbours are later than the query: look further
+
+    def _lexical(self, text: str, before: float, skip: int | None,
+                 plain: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+        """(row ids, BM25 z-scores) over earlier tickets; None when the query shares no term."""
+        assert self._bm25 is not None
+        scores = self._bm25.scores(text) if plain else self._term_scores(text)
+        ok = self.valid_mask(self._lex_rows, before, skip)
+        if ok.sum() < 2:
+            return None
+        valid = scores[ok]
+        sd = float(valid.std())
+        if sd <= 0:
+            return None
+        z = (scores - float(valid.mean())) / sd
+        z[~ok] = -np.inf
+        return self._lex_rows, z
+
+    def _fuse(self, vector: np.ndarray, cos: dict[int, float], lex: tuple[np.ndarray, np.ndarray] | None,
+              mode: str, k: int, weight: float) -> list[Match]:
+        z_of: dict[int, float] = {}
+        if lex is not None:
+            rows, z = lex
+            top = np.argpartition(-z, min(len(z) - 1, max(len(cos), k)))[:max(len(cos), k)]
+            extra = [int(rows[i]) for i in top if np.isfinite(z[i]) and z[i] > 0 and int(rows[i]) not in cos]
+            if extra:
+                vecs = self.store.get(np.asarray(extra, np.int64))
+                cos.update(zip(extra, (vecs @ vector).tolist(), strict=True))
+            for row in cos:
+                pos = self._lex_position(row)
+                z_of[row] = float(z[pos]) if pos is not None else 0.0  # the unrefreshed tail: neutral
+        if not cos:
+            return []
+        cand = np.fromiter(cos, np.int64, len(cos))
+        dense = np.fromiter(cos.values(), np.float64, len(cos))
+        z_lex = np.asarray([z_of.get(int(r), 0.0) for r in cand])
+        if mode in ("lexical", "bm25"):  # lexical order alone: unclipped
+            fused = z_lex if lex is not None else dense
+        elif mode == "fused":
+            d_sd = float(np.sqrt(max(vector @ self.covariance() @ vector, 1e-12)))
+            fused = dense + weight * d_sd * np.minimum(z_lex, LEXICAL_CLIP)
+        else:
+            fused = dense
+        order = np.argsort(-fused)[:k]
+        return [Match(int(cand[j]), float(fused[j]), float(dense[j])) for j in order]
+
+    def details(self, rows: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """What a result shows about earlier tickets, read for the few rows returned."""
+        if not rows:
+            return {}
+        marks = ",".join("?" * len(rows))
+        cur = self.db.execute(f"SELECT id, ticket_id, created_at, subject, module, answer, problem_id, labels, "
+                              f"predicted FROM tickets WHERE id IN ({marks})", [int(r) for r in rows])
+        out = {}
+        for row_id, tid, created, subject, module, answer, problem, labels, predicted in cur:
+            out[int(row_id)] = {"ticket_id": tid, "created_at": iso(created), "subject": subject, "module": module,
+                                "answer": answer, "problem_id": problem,
+                                "labels": json.loads(labels) if labels else {},
+                                "predicted": json.loads(predicted) if predicted else {}}
+        return out
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return self.store.get(np.asarray(rows, np.int64))
+
+    def rows(self, source: str | None = None) -> list[tuple[Any, ...]]:
+        """(id, ticket_id, created_at, subject, module, answer) of every ticket, optionally of one source."""
+        sql = "SELECT id, ticket_id, created_at, subject, module, answer FROM tickets"
+        params: tuple[Any, ...] = ()
+        if source is not None:
+            sql, params = sql + " WHERE source = ?", (source,)
+        return list(self.db.execute(sql + " ORDER BY id", params))
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
+            close = getattr(self.store, "close", None)
+            if close is not None:
+                close()
+
+
+def _default_store(dim: int) -> VectorStore:
+    """FAISS, exact up to 50k tickets and IVF beyond (on open): a history query is on every ticket's path,
+    and IVF keeps recall 1.0 at 100k on clustered vectors for a twentieth of the time (BENCHMARKS.md)."""
+    return FaissStore(dim, exact_max=HISTORY_EXACT_MAX)
+
+
+def _params(r: HistoryRecord) -> tuple[Any, ...]:
+    vec = np.asarray(r.embedding, np.float32).reshape(-1)
+    return (str(r.ticket_id), float(r.created_at), text_hash(r.text), r.subject or "", r.text, vec.tobytes(),
+            r.source, r.module or None, r.answer or None,
+            json.dumps(r.labels, ensure_ascii=False) if r.labels else None,
+            json.dumps(r.predicted, ensure_ascii=False) if r.predicted else None, r.problem_id)

@@ -1,0 +1,147 @@
+"""Known problems: the history grouped into clusters of one cause, and a new ticket assigned to one.
+
+Training clusters the ticket embeddings with average-linkage agglomerative clustering under a cosine
+threshold (no k to choose; a cluster is a set of tickets that are, on average, as close as linked
+duplicates are). Only clusters of `min_size` or more are problems. A problem keeps its centroid, a
+representative title (the member nearest the centroid), its dominant module and the answer that
+resolved it most often, so L2 sees "this is P-12 again, and this is how it was fixed".
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS problems (
+    id INTEGER PRIMARY KEY, title TEXT NOT NULL, size INTEGER NOT NULL, module TEXT, answer TEXT,
+    first_seen REAL, last_seen REAL, centroid BLOB NOT NULL
+);
+"""
+CLUSTER_SAMPLE = 6000  # average linkage is O(n²) memory: cluster the most recent tickets, assign the rest
+
+
+@dataclass
+class Problem:
+    id: int
+    title: str
+    size: int
+    module: str | None
+    answer: str | None
+    first_seen: float | None = None
+    last_seen: float | None = None
+
+    @property
+    def key(self) -> str:
+        return f"P-{self.id}"
+
+    def brief(self) -> dict[str, Any]:
+        """Contract §4 `recurring.problem`."""
+        return {"id": self.key, "title": self.title, "size": self.size}
+
+
+class ProblemSet:
+    """Problems with their unit centroids; `assign` is one matrix-vector product."""
+
+    def __init__(self, problems: list[Problem], centroids: np.ndarray, threshold: float) -> None:
+        self.problems = problems
+        self.centroids = np.asarray(centroids, np.float32).reshape(len(problems), -1) if problems else centroids
+        self.threshold = threshold
+        self._by_id = {p.id: p for p in problems}
+
+    def __len__(self) -> int:
+        return len(self.problems)
+
+    def get(self, problem_id: int) -> Problem | None:
+        return self._by_id.get(problem_id)
+
+    def assign(self, vectors: np.ndarray) -> list[int | None]:
+        """Nearest problem whose centroid is within the threshold, per vector."""
+        if not self.problems:
+            return [None] * len(vectors)
+        sims = np.asarray(vectors, np.float32) @ self.centroids.T
+        best = sims.argmax(axis=1)
+        return [self.problems[b].id if sims[i, b] >= self.threshold else None for i, b in enumerate(best)]
+
+    def save(self, db: sqlite3.Connection) -> None:
+        with db:
+            db.executescript(SCHEMA)
+            db.execute("DELETE FROM problems")
+            db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [(p.id, p.title, p.size, p.module, p.answer, p.first_seen, p.last_seen,
+                             np.asarray(c, np.float32).tobytes()) for p, c in zip(self.problems, self.centroids,
+                                                                                  strict=True)])
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('problem_threshold', ?)", (str(self.threshold),))
+
+    @classmethod
+    def load(cls, db: sqlite3.Connection, dim: int) -> ProblemSet:
+        db.executescript(SCHEMA)
+        row = db.execute("SELECT value FROM meta WHERE key = 'problem_threshold'").fetchone()
+        problems, centroids = [], []
+        for pid, title, size, module, answer, first, last, blob in db.execute("SELECT * FROM problems ORDER BY id"):
+            problems.append(Problem(int(pid), title, int(size), module, answer, first, last))
+            centroids.append(np.frombuffer(blob, np.float32))
+        matrix = np.stack(centroids) if centroids else np.zeros((0, dim), np.float32)
+        return cls(problems, matrix, float(row[0]) if row else 1.0)
+
+    def summary(self) -> dict[str, Any]:
+        sizes = [p.size for p in self.problems]
+        return {"problems": len(self.problems), "threshold": self.threshold,
+                "tickets_in_problems": int(sum(sizes)), "largest": max(sizes) if sizes else 0}
+
+
+def fit_problems(vectors: np.ndarray, subjects: Sequence[str], modules: Sequence[str | None],
+                 answers: Sequence[str | None], created: Sequence[float], *, threshold: float = 0.9,
+                 min_size: int = 3) -> tuple[ProblemSet, list[int | None]]:
+    """Cluster tickets into problems; returns them and each ticket's problem id (None: no known problem)."""
+    from sklearn.cluster import AgglomerativeClustering
+
+    n = len(vectors)
+    if n < min_size:
+        return ProblemSet([], np.zeros((0, vectors.shape[1]), np.float32), threshold), [None] * n
+    sample = np.argsort(np.asarray(created))[-CLUSTER_SAMPLE:] if n > CLUSTER_SAMPLE else np.arange(n)
+    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+                                    distance_threshold=1.0 - threshold)
+    labels = model.fit_predict(vectors[sample])
+    groups = [sample[labels == c] for c, count in Counter(labels).items() if count >= min_size]
+    groups.sort(key=len, reverse=True)
+    centroids = [_unit(vectors[g].mean(axis=0)) for g in groups]
+    matrix = np.stack(centroids) if centroids else np.zeros((0, vectors.shape[1]), np.float32)
+    assigned: list[int | None] = [None] * n
+    for pid, members in enumerate(groups, 1):
+        for m in members:
+            assigned[int(m)] = pid
+    if n > len(sample) and len(groups):  # tickets outside the clustered sample join a problem if close enough
+        rest = np.setdiff1d(np.arange(n), sample)
+        sims = vectors[rest] @ matrix.T
+        for j, (r, best) in enumerate(zip(rest, sims.argmax(axis=1), strict=True)):
+            if sims[j, best] >= threshold:
+                assigned[int(r)] = int(best) + 1
+    problems = [_describe(pid, np.asarray([i for i, a in enumerate(assigned) if a == pid]), vectors, centroids[pid - 1],
+                          subjects, modules, answers, created) for pid in range(1, len(groups) + 1)]
+    return ProblemSet(problems, matrix, threshold), assigned
+
+
+def _describe(pid: int, members: np.ndarray, vectors: np.ndarray, centroid: np.ndarray, subjects: Sequence[str],
+              modules: Sequence[str | None], answers: Sequence[str | None], created: Sequence[float]) -> Problem:
+    medoid = int(members[np.argmax(vectors[members] @ centroid)])
+    module_votes = Counter(m for m in (modules[i] for i in members) if m)
+    answer_votes = Counter(a for a in (answers[i] for i in members) if a)
+    times = [created[i] for i in members]
+    return Problem(id=pid, title=(subjects[medoid] or "").strip()[:200] or f"problem {pid}", size=len(members),
+                   module=module_votes.most_common(1)[0][0] if module_votes else None,
+                   answer=answer_votes.most_common(1)[0][0] if answer_votes else None,
+                   first_seen=float(min(times)), last_seen=float(max(times)))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+
+
+def problem_dict(p: Problem) -> dict[str, Any]:
+    return {"id": p.key, **{k: v for k, v in asdict(p).items() if k != "id"}}
