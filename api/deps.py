@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api._metrics import Metrics
 from triage import Settings, Triage
 
 
@@ -17,6 +18,7 @@ class ServiceState:
     triage: Triage | None = None
     # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def get_state(request: Request) -> ServiceState:

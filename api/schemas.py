@@ -69,6 +69,8 @@ class TriageResult(BaseModel):
     module: ModuleOut | None = None
     owner: LabelOut | None = None
     kb: list[KBHit] = Field(default_factory=list, description="Empty when no KB index is loaded.")
+    truncated: bool = Field(False, description="True when the text was longer than the embedder's window and "
+                                               "only its beginning was read (TRIAGE_MAX_TOKENS).")
 
 
 class KBSearchIn(BaseModel):
