@@ -158,7 +158,7 @@ _ERROR = {"content": {"application/json": {"schema": {
 
 
 def document_security(app: Any) -> None:
-    """Add the key schemes and the 401/403/429/413 answers to the OpenAPI, so clients and the fuzzer know them."""
+    """Add the key schemes and the 400/401/403/413/429 answers to the OpenAPI, so clients and the fuzzer know them."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -177,7 +177,8 @@ def document_security(app: Any) -> None:
                 op["description"] = (op.get("description") or "") + f"\n\nRoles: {', '.join(sorted(roles))}."
                 answers = op.setdefault("responses", {})
                 for code, text in (("401", "No or unknown credentials"), ("403", "The key lacks the role"),
-                                   ("429", "Rate limit reached; see Retry-After"), ("413", "Request too large")):
+                                   ("429", "Rate limit reached; see Retry-After"), ("413", "Request too large"),
+                                   ("400", "Body is not decodable (not UTF-8 JSON)")):
                     answers.setdefault(code, {"description": text, **_ERROR})
         app.openapi_schema = schema
         return schema

@@ -39,7 +39,7 @@ class Reloader:
         return self.model_dir.parent if self.model_dir is not None else None
 
     def reload(self, model_dir: str | Path | None = None) -> dict[str, Any]:
-        """Returns the old and new versions; raises ReloadError (409 busy or bad bundle, 400 bad path)."""
+        """Returns the old and new versions; raises ReloadError (409 busy/bad bundle, 403 outside root, 404 missing)."""
         target = self._target(model_dir)
         if not self._busy.acquire(blocking=False):
             raise ReloadError(409, "a reload is already running; wait for it and retry")
@@ -67,15 +67,15 @@ class Reloader:
 
     def _target(self, model_dir: str | Path | None) -> Path:
         if model_dir is None and self.model_dir is None:
-            raise ReloadError(400, "no bundle to reload: send {\"model_dir\": \"...\"}")
+            raise ReloadError(409, "no bundle to reload: send {\"model_dir\": \"...\"}")
         target = Path(model_dir).resolve() if model_dir is not None else self.model_dir
         assert target is not None
         root = self.allowed_root()
         if root is None or not target.is_relative_to(root):
-            raise ReloadError(400, f"{target} is outside the model folder {root}; bundles may be loaded only from "
+            raise ReloadError(403, f"{target} is outside the model folder {root}; bundles may be loaded only from "
                                    "there (TRIAGE_MODEL_ROOT), because loading one runs its pickled code")
         if not target.is_dir():
-            raise ReloadError(400, f"{target} does not exist; train one with `triage train --out {target}`")
+            raise ReloadError(404, f"{target} does not exist; train one with `triage train --out {target}`")
         return target
 
     def _load(self, target: Path, old: Triage | None) -> Triage:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api._reload import ReloadError
 
@@ -14,6 +14,8 @@ router = APIRouter()
 
 
 class ReloadIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     model_dir: str | None = Field(None, max_length=4096, description="Bundle to load; default: the one serving "
                                   "(after retraining it in place).")
 
@@ -25,8 +27,8 @@ class ReloadOut(BaseModel):
 
 
 @router.post("/v1/admin/reload", response_model=ReloadOut, tags=["ops"], summary="Load a new bundle, swap atomically",
-             responses={400: {"description": "Bad path"}, 409: {"description": "Bundle rejected or reload busy; "
-                                                                               "the old model keeps serving"}})
+             responses={403: {"description": "Outside TRIAGE_MODEL_ROOT"}, 404: {"description": "No such folder"},
+                        409: {"description": "Bundle rejected or reload busy; the old model keeps serving"}})
 def reload(request: Request, body: Annotated[ReloadIn | None, Body()] = None) -> dict[str, Any]:
     try:
         return request.app.state.reloader.reload(body.model_dir if body else None)  # type: ignore[no-any-return]

@@ -50,7 +50,7 @@ def test_reload_validates_then_swaps(bundles: dict[str, Path], use_embedder, cac
         res = client.post("/v1/admin/reload", json={"model_dir": str(bundles["alien"])}, headers=auth("analyst"))
         assert res.status_code == 409 and "scikit-learn 0.1.0" in res.json()["detail"]
         res = client.post("/v1/admin/reload", json={"model_dir": "/etc"}, headers=auth("analyst"))
-        assert res.status_code == 400 and "outside the model folder" in res.json()["detail"]
+        assert res.status_code == 403 and "outside the model folder" in res.json()["detail"]
         assert client.post("/v1/classify", json=ticket, headers=auth("agent")).json()["model_version"] == "v-a"
         res = client.post("/v1/admin/reload", json={"model_dir": str(bundles["b"])}, headers=auth("analyst"))
         assert res.status_code == 200 and res.json() == {"model_version": "v-b", "previous": "v-a",
