@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 MAX_SUBJECT = 2_000
 # "Has text": one character that is not white space. Spelled out rather than \S, whose meaning differs between
 # Python and the ECMA regexes of JSON-Schema tools (\x1c-\x1f, \ufeff), so the schema and the check agree.
-TEXT_PATTERN = "[^\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+TEXT_PATTERN = ("[^\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
+                "\\u205f\\u3000\\ufeff]")
 _TEXT = re.compile(TEXT_PATTERN)
 MAX_BODY = 100_000
 

@@ -41,6 +41,7 @@ def fuzz(schema: Any, keys: dict[str, str], total: int, seed: int = 0, **call_kw
     failures: list[dict[str, str]] = []
     skipped: list[str] = []
     for op in ops:
+        label = f"{op.method.upper()} {op.path}"
         allowed = roles_for(op.method.upper(), op.path) or frozenset()
         good = [k for role, k in keys.items() if set(role.split("+")) & allowed] or list(keys.values())
         bad = [k for role, k in keys.items() if not set(role.split("+")) & allowed]
@@ -49,7 +50,7 @@ def fuzz(schema: Any, keys: dict[str, str], total: int, seed: int = 0, **call_kw
             @hypothesis.settings(max_examples=per_op, deadline=None, database=None, derandomize=seed == 0,
                                  suppress_health_check=list(HealthCheck), phases=[hypothesis.Phase.generate])
             @given(case=op.as_strategy(generation_mode=mode), key=creds)
-            def one(case: Any, key: str | None) -> None:
+            def one(case: Any, key: str | None, label: str = label, mode: GenerationMode = mode) -> None:
                 headers = {"Authorization": f"Bearer {key}"} if key else {}
                 response = case.call(headers=headers, **call_kwargs)
                 statuses[f"{response.status_code // 100}xx"] += 1
@@ -64,7 +65,7 @@ def fuzz(schema: Any, keys: dict[str, str], total: int, seed: int = 0, **call_kw
                         # the schema cannot state; schemathesis counts it neither as rejection nor acceptance
                         statuses["413_limit"] += 1
                         return
-                    failures.append({"operation": f"{op.method.upper()} {op.path}", "mode": mode.value,
+                    failures.append({"operation": label, "mode": mode.value,
                                      "status": str(response.status_code), "failure": str(exc)[:3000]})
 
             try:
@@ -72,7 +73,7 @@ def fuzz(schema: Any, keys: dict[str, str], total: int, seed: int = 0, **call_kw
             except (hypothesis.errors.Unsatisfiable, hypothesis.errors.InvalidArgument) as exc:
                 # no way to violate a schema without parameters, or a violation hypothesis cannot build
                 # (a string longer than its 8 KiB buffer to break a 100,000-character maxLength)
-                skipped.append(f"{op.method.upper()} {op.path} [{mode.value}]: {type(exc).__name__}")
+                skipped.append(f"{label} [{mode.value}]: {type(exc).__name__}")
     return {"operations": [f"{op.method.upper()} {op.path}" for op in ops], "requests": statuses["2xx"] +
             statuses["4xx"] + statuses["5xx"], "statuses": dict(sorted(statuses.items())),
             "server_errors": statuses["5xx"], "failures": failures,

@@ -33,12 +33,13 @@ DATA = REPO.parent / "shared" / "datasets"
 
 
 def tickets(n: int, skip_multilang: int) -> list[dict[str, str]]:
-    multi = pd.read_csv(DATA / "tickets-multilang" / "dataset-tickets-multi-lang-4-20k.prefix.csv").iloc[skip_multilang:]
+    multi = pd.read_csv(DATA / "tickets-multilang" / "dataset-tickets-multi-lang-4-20k.prefix.csv")
+    multi = multi.iloc[skip_multilang:]
     multi = multi.fillna({"subject": "", "body": ""})
     ru = pd.read_csv(DATA / "rutube-support-ru" / "cases.csv")["Вопрос пользователя"].dropna()
     out = [{"id": f"L-{i}", "subject": str(r.subject), "body": str(r.body)}
            for i, r in enumerate(multi.itertuples()) if str(r.subject).strip() or str(r.body).strip()]
-    out += [{"id": f"R-{i}", "subject": "", "body": str(q)} for i, q in enumerate(ru.sample(n, random_state=0))]
+    out += [{"id": f"R-{i}", "subject": "", "body": str(q)} for i, q in enumerate(ru.sample(min(n, len(ru)), random_state=0))]
     rng = np.random.default_rng(0)
     return [out[i] for i in rng.permutation(len(out))[:n]]
 

@@ -19,8 +19,8 @@ from triage import Settings
 from triage._keys import ROLES, hash_key, read_keys_file
 from triage.errors import TriageError
 
-from .conftest import REPO
 from ._secure import KEYS, WEBHOOK_SECRET, auth, secure_client
+from .conftest import REPO
 
 TICKET = {"id": "A-1", "subject": "VPN не подключается", "body": "Ошибка 412 при входе"}
 
@@ -136,3 +136,11 @@ def test_keys_cli_prints_once_and_stores_only_the_hash(tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-m", "training.cli", "keys", "add", "--role", "root", "--name", "x",
                           "--file", str(file)], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
     assert bad.returncode == 2 and "choose from" in bad.stderr
+
+
+@pytest.mark.usefixtures("secure_env")
+def test_serve_refuses_to_start_without_keys(trained_bundle) -> None:  # type: ignore[no-untyped-def]
+    env = {"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin", "HOME": str(Path.home())}
+    res = subprocess.run([sys.executable, "-m", "training.cli", "serve", "--model", str(trained_bundle.bundle),
+                          "--port", "9"], capture_output=True, text=True, cwd=REPO, env=env, timeout=120)
+    assert res.returncode == 1 and "no API keys configured" in res.stderr and "TRIAGE_DEV_MODE=1" in res.stderr

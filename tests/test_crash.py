@@ -3,7 +3,6 @@ loadable, nothing acknowledged is lost, and the next run succeeds."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -78,8 +77,8 @@ def test_killed_kb_build_leaves_the_previous_index(trained_bundle, use_embedder,
                                                    tmp_path: Path) -> None:
     kb = tmp_path / "kb"
     env = cli_env(cache_dir)
-    base = [sys.executable, "-m", "training.cli", "kb", "build", "--model", str(trained_bundle.bundle), "--out", str(kb),
-            "--source", str(REPO / "data" / "demo" / "kb")]
+    base = [sys.executable, "-m", "training.cli", "kb", "build", "--model", str(trained_bundle.bundle),
+            "--out", str(kb), "--source", str(REPO / "data" / "demo" / "kb")]
     res = subprocess.run(base, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     settings = Settings(cache_dir=cache_dir)

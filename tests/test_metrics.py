@@ -31,7 +31,8 @@ def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]],
 
 def test_metrics_count_requests_heads_and_model(client: TestClient, trained_bundle) -> None:  # type: ignore[no-untyped-def]
     for i in range(3):
-        assert client.post("/v1/classify", json={"id": f"M-{i}", "subject": "Refund"}, headers=auth("agent")).status_code == 200
+        res = client.post("/v1/classify", json={"id": f"M-{i}", "subject": "Refund"}, headers=auth("agent"))
+        assert res.status_code == 200
     client.post("/v1/classify", json={"subject": 5}, headers=auth("agent"))
     client.get("/no/such/path")
     got = samples(client)

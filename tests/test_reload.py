@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from triage._keys import hash_key
 
@@ -59,7 +58,8 @@ def test_reload_validates_then_swaps(bundles: dict[str, Path], use_embedder, cac
         assert client.get("/readyz").json()["model_version"] == "v-b"
         assert client.post("/v1/admin/reload", json={}, headers=auth("agent")).status_code == 403
         metrics = client.get("/metrics", headers=auth("analyst")).text
-        assert 'triage_model_info{model_version="v-b"} 1.0' in metrics and "v-a" not in metrics.split("triage_model_info")[-1]
+        info = [line for line in metrics.splitlines() if line.startswith("triage_model_info{")]
+        assert info == ['triage_model_info{model_version="v-b"} 1.0']
         assert 'triage_reloads_total{result="rejected"} 2.0' in metrics
 
 
