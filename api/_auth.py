@@ -23,6 +23,7 @@ from fastapi import HTTPException, Request
 
 from triage import Settings
 from triage._keys import ROLES, check_settings, hash_key
+from triage.errors import TriageError
 
 log = logging.getLogger("triage.api.auth")
 
@@ -109,6 +110,15 @@ class KeyRing:
                 return (1.0 - tokens) / rate
             self._buckets[name] = (tokens - 1.0, now)
             return 0.0
+
+
+def reload_keys(app: Any, settings: Settings) -> None:
+    """Re-read the keys (SIGHUP), so a key is added or revoked without a restart; a bad file keeps the old ones."""
+    try:
+        app.state.keyring = KeyRing.from_settings(settings)
+        log.info("API keys reloaded", extra={"keys": len(app.state.keyring.keys)})
+    except TriageError as exc:
+        log.error("API keys not reloaded, keeping the previous ones: %s", exc)
 
 
 def _presented_key(headers: Mapping[str, str]) -> str | None:

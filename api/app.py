@@ -6,12 +6,12 @@ import asyncio
 import logging
 import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api._auth import KeyRing, authorize, document_security
+from api._auth import KeyRing, authorize, document_security, reload_keys
 from api._limits import BodyLimit
 from api._metrics import RequestMetrics
 from api._reload import Reloader, ReloadError
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
             state.triage.classify([{"subject": "warm-up", "body": "прогрев модели"}])  # first call compiles
             log.info("serving model %s", state.triage.model_version)
         state.metrics.set_model(state.triage.model_version)
-        hup = _on_sighup(reloader)
+        hup = _on_sighup(reloader, lambda: reload_keys(app, settings))
         yield
         if hup is not None:
             hup.remove_signal_handler(signal.SIGHUP)
@@ -65,12 +65,13 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     return app
 
 
-def _on_sighup(reloader: Reloader) -> asyncio.AbstractEventLoop | None:
-    """`kill -HUP <pid>` reloads the bundle in place (after `triage train --out` the same folder)."""
+def _on_sighup(reloader: Reloader, keys: Callable[[], None]) -> asyncio.AbstractEventLoop | None:
+    """`kill -HUP <pid>` re-reads the API keys and reloads the bundle (after `triage train --out` the same folder)."""
     if threading.current_thread() is not threading.main_thread():
         return None  # in-process test clients run the app off the main thread, where signals cannot be set
 
     def reload_quietly() -> None:
+        keys()
         try:
             reloader.reload()
         except ReloadError as exc:

@@ -12,11 +12,19 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from triage._keys import hash_key
 
 from ._secure import KEYS, auth, keys_env, secure_client
 from ._server import call, serve
+
+EARLY, LATE = "trg_early-key-0123456789abcdefghij", "trg_late-key-0123456789abcdefghijk"
+
+
+def write_keys(path: Path, name: str, key: str) -> None:
+    path.write_text(yaml.safe_dump({"keys": [{"name": name, "roles": ["agent"], "sha256": hash_key(key)}]}),
+                    encoding="utf-8")
 
 
 def copy_bundle(src: Path, dst: Path, version: str) -> Path:
@@ -83,7 +91,10 @@ def _hammer(url: str, stop: threading.Event, seen: dict[str, int], errors: list[
 def test_no_failed_request_during_swaps(bundles: dict[str, Path], cache_dir: Path, tmp_path: Path) -> None:
     live = tmp_path / "live"
     shutil.copytree(bundles["a"], live)
+    keys_file = tmp_path / "keys.yaml"
+    write_keys(keys_file, "early", EARLY)
     env = {"TRIAGE_CACHE_DIR": str(cache_dir), "TRIAGE_DEV_MODE": "0", "TRIAGE_API_KEYS": keys_env(),
+           "TRIAGE_API_KEYS_FILE": str(keys_file),
            "TRIAGE_RATE_LIMIT_PER_MIN": "0", "TRIAGE_MODEL_ROOT": str(bundles["a"].parent.parent),
            "TRIAGE_TEST_LOG": str(tmp_path / "server.log")}
     assert hash_key(KEYS["analyst"]) in env["TRIAGE_API_KEYS"]
@@ -104,11 +115,15 @@ def test_no_failed_request_during_swaps(bundles: dict[str, Path], cache_dir: Pat
             manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
             manifest["model_version"] = "v-live2"
             (live / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+            assert call("POST", url + "/v1/classify", {"subject": "x"}, headers={"X-API-Key": EARLY})[0] == 200
+            write_keys(keys_file, "late", LATE)  # rotate: SIGHUP re-reads the keys file too
             os.kill(proc.pid, signal.SIGHUP)
             deadline = time.monotonic() + 60
             while call("GET", url + "/readyz")[1]["model_version"] != "v-live2" and time.monotonic() < deadline:
                 time.sleep(0.2)
             time.sleep(1)
+            assert call("POST", url + "/v1/classify", {"subject": "x"}, headers={"X-API-Key": LATE})[0] == 200
+            assert call("POST", url + "/v1/classify", {"subject": "x"}, headers={"X-API-Key": EARLY})[0] == 401
         finally:
             stop.set()
             for w in workers:
