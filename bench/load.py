@@ -97,10 +97,13 @@ def main() -> None:
     parser.add_argument("--p95-target-ms", type=float, default=100)
     parser.add_argument("--skip-multilang", type=int, default=2000, help="Rows used for training the bundle.")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
+    parser.add_argument("--server-log", type=Path, default=Path("/tmp/triage-load-server.log"),
+                        help="The server's JSON log (one line per request, as in production).")
     args = parser.parse_args()
     pool = tickets(600, args.skip_multilang)
     env = {"TRIAGE_DEV_MODE": "0", "TRIAGE_API_KEYS": keys_env(), "TRIAGE_RATE_LIMIT_PER_MIN": "0",
-           "TRIAGE_LOG_LEVEL": "WARNING", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+           "TRIAGE_LOG_LEVEL": "INFO", "TRIAGE_TEST_LOG": str(args.server_log),
+           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     report: dict[str, Any] = {"model": str(args.model), "tickets": len(pool),
                               "mean_chars": round(float(np.mean([len(t["subject"]) + len(t["body"]) for t in pool]))),
                               "omp_threads": env["OMP_NUM_THREADS"], "cores": os.cpu_count(),
@@ -121,6 +124,8 @@ def main() -> None:
             best = rate
         report["max_rate_p95_under_target"] = best
         report["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
+    lines = [json.loads(line) for line in args.server_log.read_text(encoding="utf-8").splitlines() if line[:1] == "{"]
+    report["server_log_request_lines"] = sum(line.get("msg") == "request" for line in lines)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
     print(json.dumps({"max_rate_p95_under_target": best}))

@@ -17,6 +17,9 @@ from triage._privacy import PrivacyFilter, mask
     ("Мой телефон +7 (912) 345-67-89, звоните", "345-67-89", "[PHONE]"),
     ("звоните 8 912 345 67 89 после обеда", "912 345 67 89", "[PHONE]"),
     ("call me at +44 20 7946 0958 please", "7946 0958", "[PHONE]"),
+    ("офис: (495) 123-45-67 доб. 12", "123-45-67", "[PHONE]"),
+    ("US line 555-123-4567 is down", "555-123-4567", "[PHONE]"),
+    ("card 4276380012345678 declined", "4276380012345678", "[CARD]"),
     ("карта 4276 3800 1234 5678 заблокирована", "1234 5678", "[CARD]"),
     ("Authorization: Bearer abc.def-123", "abc.def-123", "[SECRET]"),
     ("мой пароль: Qwerty123!", "Qwerty123!", "[SECRET]"),
@@ -32,6 +35,7 @@ def test_mask_removes_personal_data(text: str, gone: str, placeholder: str) -> N
 @pytest.mark.parametrize("text", [
     "Ошибка 412 при входе в VPN, версия 10.2.3", "Order #12345 was charged twice on 2026-11-23",
     "Не работает модуль pbx-gateway с 09:15", "HTTP 503 from api/v1/classify",
+    "serving model 20261201-192102-cf42283", "created 2026-11-23T09:12:00Z, ticket T-1042, build 20261201",
 ])
 def test_mask_keeps_ordinary_ticket_text(text: str) -> None:
     assert mask(text) == text

@@ -10,7 +10,7 @@ from typing import Any
 from triage._privacy import PrivacyFilter, mask
 
 # LogRecord attributes that are not user-supplied `extra=` fields.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -19,9 +19,13 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\b(?:trg|sk|pk|ghp|gho|xox[abp]|AKIA)[_-]?[A-Za-z0-9_\-]{16,}"), "[KEY]"),
     (re.compile(r"\b[0-9a-fA-F]{32,}\b"), "[KEY]"),  # hex digests / tokens
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[EMAIL]"),
-    (re.compile(r"\b(?:\d[ -]?){13,19}\b"), "[CARD]"),
-    # 9+ digits in phone-like groups: +7 (999) 123-45-67, 8 999 123 45 67, +44 20 7946 0958, (495) 123-4567
-    (re.compile(r"(?<![\w+])(?:\+\d{1,3}[\s-]?)?\(?\d{2,5}\)?[\s-]?(?:\d[\s-]?){6,12}\d(?!\w)"), "[PHONE]"),
+    # cards: 13-19 digits in one run or in groups of four (not dates, not model versions like 20261201-192102)
+    (re.compile(r"\b(?:\d{13,19}|\d{4}([ -])\d{4}\1\d{4}\1\d{1,7})\b"), "[CARD]"),
+    # phones, in the shapes people write them, so timestamps and ids stay readable:
+    (re.compile(r"(?<![\w+])\+\d{1,3}[\s-]?\(?\d{1,5}\)?(?:[\s-]?\d){6,12}(?!\w)"), "[PHONE]"),  # +7 (912) 345-67-89
+    (re.compile(r"(?<![\w+])8[\s-]?\(?\d{3}\)?[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\w)"), "[PHONE]"),  # 8 912 345 67 89
+    (re.compile(r"\(\d{3,5}\)[\s-]?\d{2,3}[\s-]?\d{2}[\s-]?\d{2}(?!\w)"), "[PHONE]"),  # (495) 123-45-67
+    (re.compile(r"\b\d{3}[\s.-]\d{3}[\s.-]?\d{2}[\s.-]?\d{2}\b"), "[PHONE]"),  # 912 345-67-89, 555-123-4567
 ]
 
 
