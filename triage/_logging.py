@@ -9,8 +9,9 @@ from typing import Any
 
 from triage._privacy import PrivacyFilter, mask
 
-# LogRecord attributes that are not user-supplied `extra=` fields.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName", "color_message"}
+# LogRecord attributes that are not user-supplied `extra=` fields (uvicorn adds an ANSI-coloured copy of its message).
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName",
+                                                                           "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
