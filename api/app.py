@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api._auth import KeyRing, authorize, document_security, reload_keys
 from api._limits import BodyLimit
+from api._metrics import RequestMetrics
+from api._reload import Reloader, ReloadError
+from api.admin import router as admin_router
 from api.deps import ServiceState
 from api.routes import router
 from triage import Settings, Triage, load_triage
@@ -27,6 +34,8 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     state = ServiceState(settings=settings, triage=triage)
     if triage is not None:
         triage.completeness_threshold = settings.completeness_threshold
+    keyring = KeyRing.from_settings(settings)  # refuses to build an open service unless TRIAGE_DEV_MODE=1
+    reloader = Reloader(state, settings.model_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,16 +52,42 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
             state.triage.recurring = recurring_from_settings(settings.model_dir, state.triage.manifest,
                                                              state.triage.embedder.dim, settings)
             log.info("serving model %s", state.triage.model_version)
+        state.metrics.set_model(state.triage.model_version)
+        hup = _on_sighup(reloader, lambda: reload_keys(app, settings))
         yield
         if state.feedback is not None:
             state.feedback.close()
         if state.triage is not None and state.triage.recurring is not None:
             state.triage.recurring.close()
+        if hup is not None:
+            hup.remove_signal_handler(signal.SIGHUP)
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="AI-assisted ticket triage: what a ticket is, who owns it, whether it is ready "
-                              "for L3. Contract: triage-contract.md §4-§5.")
+                              "for L3. Contract: triage-contract.md §4-§5. Auth and limits: SECURITY.md.",
+                  dependencies=[Depends(authorize)])
     app.state.service = state
+    app.state.keyring, app.state.metrics, app.state.reloader = keyring, state.metrics, reloader
     app.include_router(router)
+    app.include_router(admin_router)
+    document_security(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestMetrics, metrics=state.metrics)
     return app
+
+
+def _on_sighup(reloader: Reloader, keys: Callable[[], None]) -> asyncio.AbstractEventLoop | None:
+    """`kill -HUP <pid>` re-reads the API keys and reloads the bundle (after `triage train --out` the same folder)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # in-process test clients run the app off the main thread, where signals cannot be set
+
+    def reload_quietly() -> None:
+        keys()
+        try:
+            reloader.reload()
+        except ReloadError as exc:
+            log.error("SIGHUP reload failed: %s", exc)
+
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reload_quietly))
+    return loop

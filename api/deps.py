@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api._metrics import Metrics
 from triage import Settings, Triage
 from triage.errors import DataError
 from triage.feedback import FeedbackStore, open_feedback
@@ -20,6 +21,7 @@ class ServiceState:
     # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
     lock: threading.Lock = field(default_factory=threading.Lock)
     feedback: FeedbackStore | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def get_state(request: Request) -> ServiceState:

@@ -27,7 +27,9 @@ router = APIRouter()
 def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> list[dict[str, Any]]:
     records = [t.model_dump() for t in tickets]
     with state.lock:
-        return triage.classify(records, batch_size=state.settings.batch_size)
+        results = triage.classify(records, batch_size=state.settings.batch_size)
+    state.metrics.observe_results(results)
+    return results
 
 
 @router.post("/v1/classify", response_model=TriageResult, response_model_exclude_unset=True,

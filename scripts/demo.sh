@@ -8,4 +8,6 @@ bash scripts/install.sh
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 .venv/bin/triage train --data data/demo/tickets.csv --target category --target priority --out models/demo
 .venv/bin/triage kb build --source data/demo/kb --answers data/demo/tickets.csv --model models/demo --out models/kb
+# Development mode: no API keys, every route open; safe only because it binds 127.0.0.1 (SECURITY.md).
+export TRIAGE_DEV_MODE=${TRIAGE_DEV_MODE:-1}
 exec .venv/bin/triage serve --model models/demo --kb models/kb --host 127.0.0.1 --port "${PORT:-8000}"

@@ -75,3 +75,21 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory, tickets_slice: Path
     result = train([tickets_slice], root / "model", options=TrainOptions(targets=["queue", "type"], cv=3),
                    settings=settings, embedder=use_embedder)
     return result
+
+
+@pytest.fixture(scope="session", autouse=True)
+def dev_mode_by_default():  # type: ignore[no-untyped-def]
+    """Tests run the service in development mode (no keys) unless they opt out.
+
+    Session-scoped and on os.environ, so module-scoped app fixtures and subprocess servers
+    (`triage serve` in test_e2e) see it too. To test security, pass `Settings(dev_mode=False, ...)`
+    or use the `secure_env` fixture, which removes it for one test.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRIAGE_DEV_MODE", "1")
+        yield
+
+
+@pytest.fixture
+def secure_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRIAGE_DEV_MODE", raising=False)

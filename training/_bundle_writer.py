@@ -1,8 +1,9 @@
 """Writing bundles so that a crash never leaves a half-written one.
 
 Everything goes into a temporary sibling directory, is fsynced, and only then
-replaces the old bundle by rename; a kill at any point leaves either the old
-bundle or the new one in place (the old one, at worst, under `<out>.prev-*`).
+replaces the old bundle by an atomic directory exchange (renameat2 on Linux; elsewhere two renames,
+where a kill between them leaves the old bundle under `<out>.prev-*`); a kill at any point leaves
+either the old bundle or the new one in place.
 """
 
 from __future__ import annotations
@@ -71,15 +72,36 @@ def update_manifest(bundle: Path, updates: dict[str, Any]) -> None:
 
 
 def _swap(tmp: Path, out: Path) -> None:
+    """Put `tmp` at `out`. On Linux one atomic exchange, so `out` is never missing, even for a moment."""
+    if out.exists() and _exchange(tmp, out):
+        _fsync_parent(out)
+        shutil.rmtree(tmp, ignore_errors=True)  # now holds the old bundle
+        return
     prev = None
     if out.exists():
         prev = out.with_name(f"{out.name}.prev-{uuid.uuid4().hex[:8]}")
         os.replace(out, prev)
     os.replace(tmp, out)
+    _fsync_parent(out)
+    if prev is not None:
+        shutil.rmtree(prev, ignore_errors=True)
+
+
+def _fsync_parent(out: Path) -> None:
     fd = os.open(out.parent, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    if prev is not None:
-        shutil.rmtree(prev, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """renameat2(RENAME_EXCHANGE): swap two directories atomically; False where unsupported."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return int(renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)) == 0

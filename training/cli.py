@@ -17,6 +17,7 @@ import typer
 from training._cli_common import ConfigOpt, console, exits, mapping_from
 from training._report_feedback import report_app  # registers `report feedback` on the report app
 from training.kb_cli import kb_app
+from training.keys_cli import keys_app
 from training.recurring_cli import problems
 
 app = typer.Typer(
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 app.add_typer(report_app, name="report")
 app.command("problems")(problems)
+app.add_typer(keys_app, name="keys")
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
 ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
 KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index (`triage kb build`): adds "
@@ -110,19 +112,28 @@ def evaluate(
 
 
 @app.command()
+@exits
 def serve(
     model: ModelOpt,
     kb: KbOpt = None,
     host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
 ) -> None:
-    """Serve the HTTP API (docs at /docs) for a bundle."""
+    """Serve the HTTP API (docs at /docs) for a bundle. Needs API keys (TRIAGE_API_KEYS_FILE, `triage keys
+    add`) or TRIAGE_DEV_MODE=1; `kill -HUP <pid>` reloads the bundle. See SECURITY.md."""
     import uvicorn
+
+    from triage import Settings
+    from triage._keys import check_settings
+    from triage._logging import log_config
 
     os.environ["TRIAGE_MODEL_DIR"] = str(model.resolve())
     if kb is not None:
         os.environ["TRIAGE_KB_DIR"] = str(kb.resolve())
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    settings = Settings()
+    check_settings(settings)  # no keys and no dev mode: stop here, with what to do, before uvicorn starts
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
+                log_config=log_config(settings.log_format, os.environ.get("TRIAGE_LOG_LEVEL", "INFO")))
 
 
 def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:

@@ -17,6 +17,7 @@ from triage._bundle import check_embedder, check_versions, load_heads, read_mani
 from triage._data import ticket_text
 from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage._lang import detect_language
+from triage._window import over_window
 from triage.errors import BundleError
 from triage.heads.base import Features
 from triage.owners import OwnersMap, bundle_owners
@@ -57,6 +58,7 @@ class Triage:
         completeness = self._completeness(feats, tickets)
         kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
+        cut = over_window(self.embedder, feats.texts)  # reported, never silent: the tail was not read
         results = []
         for i, ticket in enumerate(tickets):
             labels = {name: out[i] for name, out in per_head.items() if name not in TOP_LEVEL_HEADS}
@@ -65,6 +67,7 @@ class Triage:
                 "model_version": self.model_version,
                 "language": ticket.get("language") or detect_language(feats.texts[i]),
                 "labels": labels,
+                "truncated": cut[i],
             }
             for name in TOP_LEVEL_HEADS:
                 if name in per_head:

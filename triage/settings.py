@@ -59,6 +59,16 @@ class Settings(BaseSettings):
         None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
     mlflow_experiment: str = "triage"
     registered_model: str = "triage"
+    # Security and limits (SECURITY.md).
+    dev_mode: bool = Field(False, description="Development only: no keys needed, every route open (loud warning).")
+    api_keys_file: Path | None = Field(None, description="YAML/JSON of hashed API keys (`triage keys add`).")
+    api_keys: str | None = Field(None, description="Inline keys: 'name:role[+role]:sha256hex' separated by ','.")
+    webhook_secret: str | None = Field(None, description="HMAC secret for X-Hub-Signature callers (Zammad).")
+    webhook_role: str = Field("helpdesk", description="Role granted to a caller with a valid HMAC signature.")
+    rate_limit_per_min: int = Field(600, ge=0, description="Requests per minute per key (token bucket); 0 = off.")
+    model_root: Path | None = Field(None, description="Reload may only load bundles under this folder "
+                                    "(default: the folder holding TRIAGE_MODEL_DIR).")
+    log_format: str = Field("json", pattern="^(json|text)$", description="Service logs: json lines or text.")
 
     @field_validator("alert_timezone")
     @classmethod

@@ -1,0 +1,84 @@
+"""Prometheus metrics and the one structured log line per request.
+
+Each app owns its registry (tests build several apps in one process). Route labels are the route
+*templates*, and anything unmatched is `unmatched`, so a fuzzer or a scanner cannot blow up label
+cardinality. Nothing here sees a ticket text: results are counted, requests are timed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+access = logging.getLogger("triage.access")
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("triage_requests_total", "HTTP requests by route and status",
+                                ["method", "route", "status"], registry=r)
+        self.latency = Histogram("triage_request_seconds", "Request latency by route", ["method", "route"],
+                                 buckets=LATENCY_BUCKETS, registry=r)
+        self.predictions = Counter("triage_predictions_total", "Head outputs, answered or abstained",
+                                   ["head", "outcome"], registry=r)
+        self.truncated = Counter("triage_truncated_texts_total", "Texts longer than the embedder window", registry=r)
+        self.model = Gauge("triage_model_info", "The model version served (value 1)", ["model_version"], registry=r)
+        self.reloads = Counter("triage_reloads_total", "Model reloads by result", ["result"], registry=r)
+
+    def set_model(self, version: str) -> None:
+        self.model.clear()
+        self.model.labels(model_version=version).set(1)
+
+    def observe_results(self, results: Sequence[dict[str, Any]]) -> None:
+        for result in results:
+            heads = {**result.get("labels", {}), **{k: result[k] for k in ("module", "owner") if result.get(k)}}
+            for head, out in heads.items():
+                self.predictions.labels(head=head, outcome="abstained" if out.get("abstained") else "answered").inc()
+            if result.get("truncated"):
+                self.truncated.inc()
+        if results:
+            access.info("classified", extra={"ticket_ids": [r.get("ticket_id") for r in results][:50],
+                                             "model_version": results[0].get("model_version")})
+
+
+class RequestMetrics:
+    """ASGI middleware: time every HTTP request, count it, log one line (route, status, latency, key name)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # if the app raises before answering, the server answers 500
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self._record(scope, status, time.perf_counter() - start)
+
+    def _record(self, scope: dict[str, Any], status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or "unmatched"
+        method = scope.get("method", "")
+        self.metrics.requests.labels(method=method, route=route, status=str(status)).inc()
+        self.metrics.latency.labels(method=method, route=route).observe(seconds)
+        principal = (scope.get("state") or {}).get("principal")
+        access.info("request", extra={"method": method, "route": route, "status": status,
+                                      "latency_ms": round(seconds * 1000, 2),
+                                      "key": getattr(principal, "name", None)})

@@ -1,0 +1,115 @@
+"""Hot reload: load and validate a new bundle beside the one serving, then swap one reference.
+
+Requests take `state.triage` once (api/deps.py), so an in-flight request finishes on the model it
+started with and the next one gets the new model: nothing fails during the swap. A bad bundle
+never replaces a good one; the caller gets the reason and the old model keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from triage import Triage, load_triage
+from triage._bundle import check_versions, read_manifest
+from triage._recurring import recurring_from_settings
+from triage.errors import TriageError
+
+log = logging.getLogger("triage.api.reload")
+WARM_UP = [{"id": "reload-check", "subject": "проверка модели", "body": "model check after reload"}]
+
+
+class ReloadError(TriageError):
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+class Reloader:
+    def __init__(self, state: Any, model_dir: Path | None) -> None:
+        self.state = state
+        self.model_dir = model_dir.resolve() if model_dir is not None else None
+        self._busy = threading.Lock()
+
+    def allowed_root(self) -> Path | None:
+        settings = self.state.settings
+        if settings.model_root is not None:
+            return Path(settings.model_root).resolve()
+        return self.model_dir.parent if self.model_dir is not None else None
+
+    def reload(self, model_dir: str | Path | None = None) -> dict[str, Any]:
+        """Returns the old and new versions; raises ReloadError (409 busy/bad bundle, 403 outside root, 404 missing)."""
+        target = self._target(model_dir)
+        if not self._busy.acquire(blocking=False):
+            raise ReloadError(409, "a reload is already running; wait for it and retry")
+        try:
+            old = self.state.triage
+            try:
+                new = self._load(target, old)
+            except Exception as exc:  # an unpickled head can fail in any way: none of it may reach the old model
+                self._count("rejected")
+                log.warning("reload of %s rejected: %s", target, exc)
+                kept = old.model_version if old is not None else "none"
+                raise ReloadError(409, f"{target} was not loaded ({exc}); still serving {kept}") from exc
+            self.state.triage = new  # the swap: one reference assignment
+            self.model_dir = target
+            self._retire(old)
+            self._count("ok")
+            metrics = getattr(self.state, "metrics", None)
+            if metrics is not None:
+                metrics.set_model(new.model_version)
+            log.info("reloaded model", extra={"model_version": new.model_version,
+                                              "previous": getattr(old, "model_version", None)})
+            return {"model_version": new.model_version, "previous": getattr(old, "model_version", None),
+                    "model_dir": str(target)}
+        finally:
+            self._busy.release()
+
+    def _target(self, model_dir: str | Path | None) -> Path:
+        if model_dir is None and self.model_dir is None:
+            raise ReloadError(409, "no bundle to reload: send {\"model_dir\": \"...\"}")
+        target = Path(model_dir).resolve() if model_dir is not None else self.model_dir
+        assert target is not None
+        root = self.allowed_root()
+        if root is None or not target.is_relative_to(root):
+            raise ReloadError(403, f"{target} is outside the model folder {root}; bundles may be loaded only from "
+                                   "there (TRIAGE_MODEL_ROOT), because loading one runs its pickled code")
+        if not target.is_dir():
+            raise ReloadError(404, f"{target} does not exist; train one with `triage train --out {target}`")
+        return target
+
+    def _load(self, target: Path, old: Triage | None) -> Triage:
+        manifest = read_manifest(target)
+        check_versions(manifest)
+        spec = manifest["embedder"]
+        reuse = (old is not None and spec["spec"] != "bundle" and spec["id"] == old.embedder.model_id
+                 and int(spec["max_tokens"]) == old.embedder.max_tokens)
+        embedder = old.embedder if reuse and old is not None else None
+        settings = self.state.settings
+        new = load_triage(target, cache_dir=settings.cache_dir, embedder=embedder, owners_file=settings.owners_file)
+        new.completeness_threshold = settings.completeness_threshold
+        if old is not None and old.kb is not None:
+            if old.kb.encoder_id != new.embedder.model_id:
+                raise TriageError(f"the KB index was embedded with {old.kb.encoder_id} but the new bundle uses "
+                                  f"{new.embedder.model_id}; rebuild the index for it (`triage kb build --model`)")
+            new.kb, new.kb_top_k = old.kb, old.kb_top_k
+        with self.state.lock:  # tokenizers are not safe to share between threads mid-call
+            new.classify(WARM_UP)  # a head that loads but cannot predict is caught here, not by a user
+        # the live history follows the new bundle (its seed is taken in once; TRIAGE_HISTORY_DB keeps one file)
+        new.recurring = recurring_from_settings(target, new.manifest, new.embedder.dim, settings)
+        return new
+
+    def _retire(self, old: Triage | None) -> None:
+        """Close the old model's history; a request that still holds the old model then just skips it."""
+        if old is None or old.recurring is None:
+            return
+        with self.state.lock:
+            recurring, old.recurring = old.recurring, None
+        recurring.close()
+
+    def _count(self, result: str) -> None:
+        metrics = getattr(self.state, "metrics", None)
+        if metrics is not None:
+            metrics.reloads.labels(result=result).inc()

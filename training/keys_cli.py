@@ -1,0 +1,59 @@
+"""`triage keys ...`: create and list API keys. Only digests are written; a key is shown once."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from rich.table import Table
+
+from kb_index._fs import atomic_write_text
+from training._cli_common import console, exits
+from triage._keys import ROLES, hash_key, new_key, read_keys_file
+from triage.errors import TriageError
+
+keys_app = typer.Typer(
+    help="API keys for the service (roles: helpdesk, agent, analyst, l3; see SECURITY.md).\n\n"
+         "Example: `triage keys add --role agent --name zammad --file keys.yaml`, then start the service "
+         "with TRIAGE_API_KEYS_FILE=keys.yaml.",
+    no_args_is_help=True)
+FileOpt = Annotated[Path, typer.Option("--file", help="Keys file (YAML; created if missing, mode 0600).")]
+
+
+@keys_app.command("add")
+@exits
+def add(
+    name: Annotated[str, typer.Option("--name", help="Who holds the key (logged with each request).")],
+    file: FileOpt,
+    role: Annotated[list[str], typer.Option("--role", help="Role to grant; repeatable.")],
+) -> None:
+    """Create a key, store its SHA-256 digest in FILE and print the key once (it cannot be recovered)."""
+    bad = [r for r in role if r not in ROLES]
+    if bad:
+        raise typer.BadParameter(f"{', '.join(bad)}: choose from {', '.join(ROLES)}", param_hint="--role")
+    entries = read_keys_file(file) if file.exists() else []
+    if any(e["name"] == name for e in entries):
+        raise TriageError(f"{file} already has a key named {name!r}; pick another --name or remove that entry")
+    key = new_key()
+    entries.append({"name": name, "roles": sorted(set(role)), "sha256": hash_key(key),
+                    "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    file.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(file, yaml.safe_dump({"keys": entries}, allow_unicode=True, sort_keys=False))
+    os.chmod(file, 0o600)
+    console.print(f"[green]Added[/] key {name!r} ({', '.join(sorted(set(role)))}) to {file}. "
+                  "Copy it now, it is not stored:")
+    print(key)  # stdout, alone, so scripts can capture it
+
+
+@keys_app.command("list")
+@exits
+def list_keys(file: FileOpt) -> None:
+    """Names, roles and digest prefixes (the keys themselves are not stored anywhere)."""
+    table = Table("name", "roles", "sha256")
+    for e in read_keys_file(file):
+        table.add_row(e["name"], ", ".join(e["roles"]), e["sha256"][:12] + "…")
+    console.print(table)
