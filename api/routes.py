@@ -72,11 +72,13 @@ def kb_search(request: KBSearchIn, state: StateDep, triage: TriageDep) -> dict[s
 
 
 @router.post("/v1/feedback", response_model=FeedbackOut, status_code=201, tags=["review"],
-             summary="Confirm or correct a prediction (used by the next `triage train --feedback`)")
+             summary="Confirm or correct a prediction (used by the next `triage train --feedback`)",
+             responses={404: {"description": "The served model does not predict that field"}})
 def feedback(item: FeedbackIn, store: FeedbackDep, triage: TriageDep) -> dict[str, Any]:
     field = item.field.removeprefix("labels.")
     if field not in triage.heads:
-        raise HTTPException(422, f"field '{item.field}' is not predicted by model {triage.model_version}; "
+        # the heads are the served model's, so a schema cannot list them: an unknown one is "not found"
+        raise HTTPException(404, f"field '{item.field}' is not predicted by model {triage.model_version}; "
                                  f"use one of {sorted(triage.heads)}")
     record = store.add({**item.model_dump(), "field": field,
                         "model_version": item.model_version or triage.model_version})

@@ -206,6 +206,9 @@ class Health(BaseModel):
     model_version: str | None = None
 
 
+_HAS_TEXT: dict[str, Any] = {"pattern": TEXT_PATTERN}  # not blank, said in the schema
+
+
 class FeedbackIn(BaseModel):
     """Contract §5: a reviewer confirms (`correct` == `predicted`) or corrects a prediction.
 
@@ -216,11 +219,13 @@ class FeedbackIn(BaseModel):
         "ticket_id": "T-1042", "field": "module", "predicted": "telephony/softphone",
         "correct": "telephony/pbx-gateway", "reviewer": "d.kozlov"}]})
 
-    ticket_id: str = Field(min_length=1, max_length=200)
-    field: str = Field(min_length=1, max_length=200, description="module, owner, or a label name (category...).")
+    ticket_id: str = Field(min_length=1, json_schema_extra=_HAS_TEXT, max_length=200)
+    field: str = Field(min_length=1, json_schema_extra=_HAS_TEXT, max_length=200,
+                       description="module, owner, or a label name (category...).")
     predicted: str | None = Field(None, max_length=500, description="What the model said (null if it abstained).")
-    correct: str = Field(min_length=1, max_length=500, description="What the reviewer says is right.")
-    reviewer: str = Field(min_length=1, max_length=200)
+    correct: str = Field(min_length=1, json_schema_extra=_HAS_TEXT, max_length=500,
+                         description="What the reviewer says is right.")
+    reviewer: str = Field(min_length=1, json_schema_extra=_HAS_TEXT, max_length=200)
     model_version: str | None = Field(None, max_length=100, description="Default: the model being served.")
     subject: str | None = Field(None, max_length=MAX_SUBJECT)
     body: str | None = Field(None, max_length=MAX_BODY)

@@ -63,13 +63,14 @@ def test_killed_training_leaves_the_previous_bundle(trained_bundle, tickets_slic
     assert run_until(cmd, env, lambda: time.monotonic() - started > 4), "killed while embedding/fitting"
     assert run_until(cmd, env, writing), "training finished before its bundle was being written"
     after = load_triage(out, cache_dir=cache_dir, embedder=use_embedder)
-    assert after.model_version == before.model_version and set(after.heads) == {"queue", "type"}
+    assert after.model_version == before.model_version and set(after.heads) == set(before.heads)
+    assert "priority" not in after.heads
     assert after.classify(probe) == expected
     # the next run is not blocked by the debris and replaces the bundle completely
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     fresh = load_triage(out, cache_dir=cache_dir, embedder=use_embedder)
-    assert fresh.model_version != before.model_version and set(fresh.heads) == {"priority"}
+    assert fresh.model_version != before.model_version and set(fresh.heads) == {"priority", "completeness"}
     assert not [p for p in out.parent.iterdir() if ".prev-" in p.name]
 
 

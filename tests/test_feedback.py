@@ -111,7 +111,7 @@ def test_feedback_is_stored_and_validated(client: TestClient, demo_bundle) -> No
     assert ok.json()["stored"] and not ok.json()["accepted"]
     bad_field = client.post("/v1/feedback", json={"ticket_id": "N-1", "field": "colour", "correct": "red",
                                                   "reviewer": "x"})
-    assert bad_field.status_code == 422 and "module" in bad_field.json()["detail"]
+    assert bad_field.status_code == 404 and "module" in bad_field.json()["detail"]
     for payload in ({"ticket_id": "N-1", "field": "module", "correct": " ", "reviewer": "x"},
                     {"ticket_id": "N-1", "field": "module", "correct": "a"}):
         assert client.post("/v1/feedback", json=payload).status_code == 422
