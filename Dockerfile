@@ -23,7 +23,7 @@ RUN pip install --no-deps . && mkdir -p models mlflow && chown -R triage:triage 
 
 USER triage
 # Convert the bundled multilingual model once, at build time, then train the demo bundle.
-RUN triage train --data data/demo/tickets.csv --target category --target priority --out models/demo --no-mlflow \
+RUN triage train --data data/demo/tickets.csv --target category --target priority --owners data/demo/owners.yaml --out models/demo --no-mlflow \
  && triage kb build --source data/demo/kb --answers data/demo/tickets.csv --model models/demo --out models/kb
 
 EXPOSE 8000

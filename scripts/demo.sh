@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-.venv/bin/triage train --data data/demo/tickets.csv --target category --target priority --out models/demo
+.venv/bin/triage train --data data/demo/tickets.csv --target category --target priority --owners data/demo/owners.yaml --out models/demo
 .venv/bin/triage kb build --source data/demo/kb --answers data/demo/tickets.csv --model models/demo --out models/kb
 # Development mode: no API keys, every route open; safe only because it binds 127.0.0.1 (SECURITY.md).
 export TRIAGE_DEV_MODE=${TRIAGE_DEV_MODE:-1}
