@@ -138,6 +138,7 @@ def test_bounced_tickets_set_weights_and_threshold() -> None:
     ready = np.array([r["ready_for_l3"] for r in head.predict_results(_feats(df["text"].tolist()))])
     b = np.array([bool(v) for v in bounced])
     assert (~ready[b]).mean() > (~ready[~b]).mean()  # bounced tickets are flagged more often
+    assert head.ready_threshold_ == max(info["separating_threshold"], 0.5)  # never below half the contract
 
 
 def test_team_threshold_overrides(cue_head: CompletenessHead) -> None:

@@ -62,6 +62,9 @@ DEFAULT_TABLE: dict[str, tuple[float, float, float, float]] = {
     "suspected_module": (0.05, 0.3, 0.7, 0.95),
 }
 DEFAULT_READY = 0.7  # five of seven items, when no bounced tickets say otherwise
+# a learned bar never drops below half the contract: a history in which L3 accepted one-liners must not
+# teach the service to call a ticket missing most items ready (a team can still set any threshold itself)
+MIN_LEARNED_READY = 0.5
 
 
 def fit_table(levels: np.ndarray, y: np.ndarray, prior: Sequence[float], strength: float = 4.0) -> list[float]:
@@ -175,11 +178,14 @@ class CompletenessHead(BaseEstimator):  # type: ignore[misc]
             self.weights_ = 0.5 * self.weights_ + 0.5 * gap / gap.sum()
         score = pm @ self.weights_
         auc = float(roc_auc_score(~b, score))
+        learned: float | None = None
         if self.threshold is None:
             grid = np.unique(np.round(score, 3))
             youden = [((score >= t) & ~b).sum() / (~b).sum() - ((score >= t) & b).sum() / b.sum() for t in grid]
-            self.ready_threshold_ = float(grid[int(np.argmax(youden))])
+            learned = float(grid[int(np.argmax(youden))])
+            self.ready_threshold_ = max(learned, MIN_LEARNED_READY)
         self.bounce_info_ = {"used": True, "bounced": int(b.sum()), "labelled": int(mask.sum()),
+                             "separating_threshold": learned,
                              "auc_accepted_vs_bounced": round(auc, 4),
                              "weights": dict(zip(ITEMS, np.round(self.weights_, 4).tolist(), strict=True))}
 
