@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from triage._data import parse_datetime
 
 MAX_SUBJECT = 2_000
 # "Has text": one character that is not white space. Spelled out rather than \S, whose meaning differs between
@@ -27,12 +29,24 @@ class TicketIn(BaseModel):
                   for f in ("subject", "body")]})
 
     id: str | None = Field(None, max_length=200, description="Ticket id; echoed as ticket_id.")
-    created_at: str | None = Field(None, max_length=64, description="ISO-8601 time the ticket was opened.")
+    created_at: str | None = Field(None, max_length=64, json_schema_extra={"format": "date-time"},
+                                   description="ISO-8601 time the ticket was opened (common export formats such as "
+                                               "'30/Sep/21 17:20' are read too).")
     subject: str = Field("", max_length=MAX_SUBJECT)
     body: str = Field("", max_length=MAX_BODY)
     language: str | None = Field(None, max_length=16, description="Detected when absent.")
     customer: str | None = Field(None, max_length=500)
     channel: str | None = Field(None, max_length=100)
+
+    @field_validator("created_at")
+    @classmethod
+    def _date(cls, value: str | None) -> str | None:
+        """Parsed here, as training parses it (ISO-8601 or common export formats), and passed on as ISO-8601."""
+        try:
+            parsed = parse_datetime(value)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"cannot parse date {value!r}; use ISO-8601 such as 2026-11-23T15:00:00Z") from exc
+        return None if parsed is None else parsed.isoformat()
 
     @model_validator(mode="after")
     def _has_text(self) -> TicketIn:

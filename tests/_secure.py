@@ -21,13 +21,21 @@ def keys_env() -> str:
     return ",".join([*items, f"all:helpdesk+agent+analyst+l3:{hash_key(KEYS['all'])}"])
 
 
-def secure_client(bundle: Path, embedder: Any, cache_dir: Path, **overrides: Any) -> TestClient:
+def secure_client(bundle: Path, embedder: Any, cache_dir: Path, *, history: bool = False,
+                  **overrides: Any) -> TestClient:
+    """`history=True` attaches a throwaway copy of the bundle's ticket history, so `recurring` is served too."""
     triage = load_triage(bundle, cache_dir=cache_dir, embedder=embedder)
     options: dict[str, Any] = {"cache_dir": cache_dir, "dev_mode": False, "api_keys": keys_env(),
                                "webhook_secret": WEBHOOK_SECRET, "model_root": Path(bundle).parent,
                                "max_request_bytes": 200_000, "max_batch": 5, "rate_limit_per_min": 6000}
     options.update(overrides)
-    return TestClient(create_app(Settings(**options), triage=triage))
+    settings = Settings(**options)
+    if history:
+        from triage._recurring import recurring_from_settings
+
+        triage.recurring = recurring_from_settings(Path(bundle), triage.manifest, triage.embedder.dim, settings,
+                                                   ephemeral=True, alerts=False)
+    return TestClient(create_app(settings, triage=triage))
 
 
 def auth(role: str) -> dict[str, str]:

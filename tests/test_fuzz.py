@@ -12,10 +12,11 @@ from ._secure import KEYS, secure_client
 
 def test_fuzz_whole_schema_no_5xx_no_schema_violation(trained_bundle, use_embedder, cache_dir) -> None:  # type: ignore[no-untyped-def]
     keys = {("helpdesk+agent+analyst+l3" if r == "all" else r): k for r, k in KEYS.items()}
-    with secure_client(trained_bundle.bundle, use_embedder, cache_dir, rate_limit_per_min=0) as client:
+    with secure_client(trained_bundle.bundle, use_embedder, cache_dir, history=True, rate_limit_per_min=0) as client:
         schema = schemathesis.openapi.from_asgi("/openapi.json", client.app)
         report = fuzz(schema, keys, total=150)
-    assert {"POST /v1/classify", "POST /v1/admin/reload", "GET /metrics"} <= set(report["operations"])
+    assert {"POST /v1/classify", "POST /v1/admin/reload", "GET /metrics", "GET /v1/problems",
+            "POST /v1/feedback", "POST /v1/escalations/score"} <= set(report["operations"])
     assert report["requests"] >= 100
     assert report["server_errors"] == 0, report["statuses"]
     assert report["failures"] == [], report["failures"][:3]

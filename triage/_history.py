@@ -24,6 +24,7 @@ import numpy as np
 from kb_index import FaissStore, VectorStore
 from kb_index._lexical import BM25, TermCounts
 from kb_index._text import tokenize
+from triage._data import parse_datetime
 from triage.errors import HistoryError
 
 SCHEMA = """
@@ -72,7 +73,7 @@ def to_epoch(value: Any) -> float | None:
     if isinstance(value, str):
         if not value.strip():
             return None
-        value = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        value = parse_datetime(value)  # ISO-8601 or a common export format, as training reads it; ValueError else
     if hasattr(value, "to_pydatetime"):
         value = value.to_pydatetime()
     if isinstance(value, datetime):
