@@ -21,16 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import rss_mb  # type: ignore[import-not-found]
 
 DIM = 384
 QUERIES = 200
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -24,17 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import rss_mb  # type: ignore[import-not-found]
 
 REPO = Path(__file__).resolve().parents[1]
 DIM = 384
 QUERIES = 100
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def synthetic(n: int, rng: np.random.Generator, centres: np.ndarray, words: np.ndarray,

@@ -39,7 +39,7 @@ def score_tickets(df: pd.DataFrame, model: Path | None) -> pd.DataFrame:
         triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
         triage.completeness_threshold = settings.completeness_threshold
         feats = triage.features(records, batch_size=settings.batch_size, progress=True)
-        results = triage._completeness(feats, records)
+        results = triage.score_completeness(feats, df["language"].tolist())
         if results is None:
             from triage.errors import BundleError
 

@@ -55,7 +55,8 @@ class Triage:
             return []
         feats = self.features(tickets, batch_size=batch_size, progress=progress)
         per_head = {name: head.predict_results(feats) for name, head in self.heads.items() if name != COMPLETENESS}
-        completeness = self._completeness(feats, tickets)
+        languages = [t.get("language") or detect_language(text) for t, text in zip(tickets, feats.texts, strict=True)]
+        completeness = self.score_completeness(feats, languages)
         kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
         cut = over_window(self.embedder, feats.texts)  # reported, never silent: the tail was not read
@@ -65,7 +66,7 @@ class Triage:
             result: dict[str, Any] = {
                 "ticket_id": str(ticket.get("id") or i + 1),
                 "model_version": self.model_version,
-                "language": ticket.get("language") or detect_language(feats.texts[i]),
+                "language": languages[i],
                 "labels": labels,
                 "truncated": cut[i],
             }
@@ -86,13 +87,13 @@ class Triage:
                 result["recurring"] = rec
         return results
 
-    def _completeness(self, feats: Features, tickets: Sequence[Mapping[str, Any]],
-                      threshold: float | None = None) -> list[dict[str, Any]] | None:
+    def score_completeness(self, feats: Features, languages: Sequence[str],
+                           threshold: float | None = None) -> list[dict[str, Any]] | None:
+        """Completeness objects for already-embedded tickets; None when the bundle has no scorer."""
         head = self.heads.get(COMPLETENESS)
         if head is None:
             return None
-        langs = [t.get("language") or detect_language(text) for t, text in zip(tickets, feats.texts, strict=True)]
-        return head.predict_results(feats, languages=langs,  # type: ignore[no-any-return]
+        return head.predict_results(feats, languages=list(languages),  # type: ignore[no-any-return]
                                     threshold=self.completeness_threshold if threshold is None else threshold)
 
     def score_escalation(self, ticket: Mapping[str, Any], threshold: float | None = None) -> dict[str, Any]:
@@ -102,7 +103,8 @@ class Triage:
         head = self.heads[COMPLETENESS]
         feats = (self.features([ticket]) if head.needs_dense else  # cue and structure detectors need no embedding
                  Features([ticket_text(ticket.get("subject"), ticket.get("body"))], np.zeros((1, self.embedder.dim))))
-        result = self._completeness(feats, [ticket], threshold)
+        language = ticket.get("language") or detect_language(feats.texts[0])
+        result = self.score_completeness(feats, [language], threshold)
         assert result is not None
         return result[0]
 
