@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from api._fairlock import FairLock
 from api._metrics import Metrics
 from triage import Settings, Triage
 from triage.errors import DataError
@@ -19,7 +19,8 @@ class ServiceState:
     settings: Settings
     triage: Triage | None = None
     # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # First come, first served, so request loops cannot starve a hot reload (api/_fairlock.py).
+    lock: FairLock = field(default_factory=FairLock)
     feedback: FeedbackStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
 

@@ -47,13 +47,18 @@ def firefox_features(embedder: str = "e5-small") -> tuple[Any, Features]:
     return df, feats
 
 
-def baseline(texts: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray) -> dict[str, Any]:
+def baseline_proba(texts: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The README's baseline: classes (sorted) and test-set probabilities."""
     vec = make_union(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2),
                      TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2))
     lr = LogisticRegression(max_iter=3000)
     lr.fit(vec.fit_transform(texts[tr]), y[tr])
-    probs = lr.predict_proba(vec.transform(texts[te]))
-    return head_metrics(lr.classes_.astype(object), probs, y[te], 1.01, PRECISION)
+    return lr.classes_.astype(object), lr.predict_proba(vec.transform(texts[te]))
+
+
+def baseline(texts: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray) -> dict[str, Any]:
+    classes, probs = baseline_proba(texts, y, tr, te)
+    return head_metrics(classes, probs, y[te], 1.01, PRECISION)
 
 
 def blend_sweep(head: ModuleHead, test: Features, y: np.ndarray) -> list[dict[str, Any]]:

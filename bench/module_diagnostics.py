@@ -1,7 +1,8 @@
 """Why Firefox components are hard: how much the text says about the component.
 
 Same split as bench/module.py. Neighbours alone on full-text and on subject-only embeddings, and how
-often near-identical bugs share their component (a label-noise check).
+often near-identical bugs share their component, and how often a bug whose title names a component's
+product (e.g. "Normandy", "Pocket") is filed there (two label checks).
 
     python bench/module_diagnostics.py --out bench/results/module_diagnostics.json   # ~3 min cold cache
 """
@@ -15,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from module import firefox_features
 from sklearn.model_selection import train_test_split
 
-from bench.module import firefox_features
 from triage import CachedEmbedder, Settings, load_embedder
 
 
@@ -53,6 +54,22 @@ def agreement(dense: np.ndarray, y: np.ndarray, titles: np.ndarray) -> dict[str,
     return out
 
 
+# words that name exactly one component's product: a title that says them is about that component
+NAMED = {"PDF Viewer": ("pdf",), "Pocket": ("pocket",), "Screenshots": ("screenshot",),
+         "about:logins": ("about:logins",), "Nimbus Desktop Client": ("nimbus",), "Normandy Client": ("normandy",),
+         "Installer": ("installer",), "Migration": ("migrat",), "Sync": ("sync",), "Theme": ("theme",)}
+
+
+def named_in_title(titles: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Share of bugs whose title names a component's product that are filed in that component."""
+    out: dict[str, Any] = {}
+    lower = np.array([str(t).lower() for t in titles], dtype=object)
+    for component, words in NAMED.items():
+        hit = np.array([any(w in t for w in words) for t in lower])
+        out[component] = {"titles": int(hit.sum()), "filed_there": round(float((y[hit] == component).mean()), 4)}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench/results/module_diagnostics.json"))
@@ -71,6 +88,7 @@ def main() -> None:
             result["knn_full_text"].append(knn(feats.dense[tr], feats.dense[te], y[tr], y[te], k, tau, len(classes)))
             result["knn_subject_only"].append(knn(subject[tr], subject[te], y[tr], y[te], k, tau, len(classes)))
     result["label_agreement"] = agreement(feats.dense, y, df["subject"].str.strip().str.lower().to_numpy(dtype=object))
+    result["named_in_title"] = named_in_title(df["subject"].to_numpy(dtype=object), classes[y])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))

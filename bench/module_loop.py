@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from module import PRECISION, firefox_features
 
-from bench.module import PRECISION, firefox_features
 from training._feedback import apply_feedback
 from triage.feedback import FeedbackStore
 from triage.heads import Features, ModuleHead

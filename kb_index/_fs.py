@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 
@@ -32,3 +33,19 @@ def atomic_write_text(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
     fsync_dir(path.parent)
+
+
+def remove_stale_staging(parent: Path, prefix: str) -> None:
+    """Drop `<prefix><pid>-…` staging folders whose writer died (kill -9), so they never pile up.
+
+    A folder whose pid is alive, or whose name carries no pid, is left alone: it may be another
+    run's work in progress.
+    """
+    for path in parent.glob(f"{prefix}*"):
+        try:
+            pid = int(path.name[len(prefix):].split("-", 1)[0])
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (ValueError, OSError):  # not ours to judge, or still running
+            continue

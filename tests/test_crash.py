@@ -72,6 +72,7 @@ def test_killed_training_leaves_the_previous_bundle(trained_bundle, tickets_slic
     fresh = load_triage(out, cache_dir=cache_dir, embedder=use_embedder)
     assert fresh.model_version != before.model_version and set(fresh.heads) == {"priority", "completeness"}
     assert not [p for p in out.parent.iterdir() if ".prev-" in p.name]
+    assert not list(out.parent.glob("current.tmp-*")), "the killed run's half-written bundle was left on disk"
 
 
 def test_killed_kb_build_leaves_the_previous_index(trained_bundle, use_embedder, cache_dir: Path,  # type: ignore[no-untyped-def]

@@ -107,3 +107,18 @@ def test_grid_search_picks_by_out_of_fold_f1() -> None:
     best = max(head.search_, key=lambda r: r["oof_macro_f1"])
     assert (head.alpha_, head.dense_weight_) == (best["alpha"], best["dense_weight"])
     assert head.summary()["search"] == head.search_
+
+
+def test_heads_fitted_on_the_same_texts_share_one_tfidf_transform() -> None:
+    X, y = toy()
+    train, test = X.subset(range(180)), X.subset(range(180, 240))
+    other = np.asarray([str(v)[::-1] for v in y[:180]], dtype=object)  # a second target on the same texts
+    a = LabelHead(target="category", features="hybrid", cv=3).fit(train, y[:180])
+    b = LabelHead(target="queue", features="hybrid", cv=3).fit(train, other)
+    c = LabelHead(target="few", features="hybrid", cv=3).fit(train.subset(range(150)), y[:150])  # other texts
+    batch = X.subset(range(180, 240))
+    shared = [a.predict_proba(batch), b.predict_proba(batch), c.predict_proba(batch)]
+    assert len(batch.memo) == 2  # a and b: one block; c learnt another vocabulary
+    # sharing changes nothing: each head alone on a fresh batch gives the same probabilities
+    for head, probs in zip((a, b, c), shared, strict=True):
+        np.testing.assert_allclose(head.predict_proba(test.subset(range(60))), probs)

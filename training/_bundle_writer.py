@@ -18,7 +18,7 @@ from typing import Any
 
 import joblib
 
-from kb_index._fs import fsync_tree
+from kb_index._fs import fsync_tree, remove_stale_staging
 from triage._bundle import FORMAT, FORMAT_VERSION, MANIFEST, file_sha256, library_versions
 
 
@@ -31,7 +31,8 @@ def write_bundle(out: Path, heads: dict[str, Any], manifest: dict[str, Any],
     """Serialize heads, write the manifest last, then swap the directory into place."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f"{out.name}.tmp-{uuid.uuid4().hex[:8]}")
+    remove_stale_staging(out.parent, f"{out.name}.tmp-")  # a killed training's half-written bundle
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir()
     try:
         head_info = {}

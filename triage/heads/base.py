@@ -6,7 +6,7 @@ adding a head never adds an embedding pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,8 @@ import numpy as np
 class Features:
     texts: list[str]
     dense: np.ndarray  # (n, dim) unit vectors from the shared embedder
+    # per-batch results heads can share (the TF-IDF block of heads fitted on the same texts)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.dense):

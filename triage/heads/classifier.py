@@ -10,6 +10,9 @@ seconds where an exact solver takes minutes, with equal or better macro-F1.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import weakref
 from typing import Any, Literal
 
 import numpy as np
@@ -32,6 +35,31 @@ from triage.heads._abstain import (
 from triage.heads.base import Features, label_result
 
 FeatureKind = Literal["dense", "lexical", "hybrid"]
+
+
+_FINGERPRINTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(vectorizer: Any) -> str:
+    """Identifies a fitted vectorizer by what it computes: heads trained on the same texts get the same one."""
+    known = _FINGERPRINTS.get(vectorizer)
+    if known is None:
+        digest = hashlib.sha256()
+        for name, part in getattr(vectorizer, "transformer_list", [("", vectorizer)]):
+            params = {k: v for k, v in part.get_params().items() if k != "dtype"}
+            digest.update(f"{name}{sorted(params.items(), key=str)}".encode())
+            digest.update(json.dumps(sorted((t, int(i)) for t, i in part.vocabulary_.items())).encode())
+            digest.update(np.ascontiguousarray(part.idf_).tobytes())
+        known = _FINGERPRINTS[vectorizer] = digest.hexdigest()
+    return known
+
+
+def shared_transform(vectorizer: Any, X: Features) -> Any:
+    """The TF-IDF block once per batch however many heads use an identical vectorizer (read-only)."""
+    key = "tfidf:" + _fingerprint(vectorizer)
+    if key not in X.memo:
+        X.memo[key] = vectorizer.transform(X.texts)
+    return X.memo[key]
 
 
 def _lexical_union(max_features: int) -> FeatureUnion:
@@ -77,7 +105,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
 
     # --- features -----------------------------------------------------------------
     def _blocks(self, X: Features) -> tuple[Any, np.ndarray | None]:
-        lexical = self.lexical_.transform(X.texts) if self.lexical_ is not None else None
+        lexical = shared_transform(self.lexical_, X) if self.lexical_ is not None else None
         dense = X.dense if self.features in ("dense", "hybrid") else None
         return lexical, dense
 

@@ -1,0 +1,54 @@
+"""A first-come, first-served lock for the one-model-call-at-a-time rule.
+
+`threading.Lock` lets the thread that just released it take it again before a waiting thread
+wakes, so a few clients looping on `/v1/classify` could keep a hot reload (which needs the lock
+for its trial classification) waiting for minutes on a busy box. Tickets served in order bound
+every waiter's delay to the calls queued ahead of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from types import TracebackType
+
+
+class FairLock:
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._next_ticket = 0
+        self._serving = 0
+        self._abandoned: set[int] = set()
+
+    def acquire(self) -> bool:
+        with self._cond:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            try:
+                while ticket != self._serving:
+                    self._cond.wait()
+            except BaseException:
+                # interrupted while queued: give the turn away, or everyone behind it waits forever
+                if ticket == self._serving:
+                    self._advance()
+                else:
+                    self._abandoned.add(ticket)
+                raise
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._advance()
+
+    def _advance(self) -> None:
+        self._serving += 1
+        while self._serving in self._abandoned:
+            self._abandoned.remove(self._serving)
+            self._serving += 1
+        self._cond.notify_all()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
