@@ -70,6 +70,17 @@ def named_in_title(titles: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def listed_twice(df: Any, y: np.ndarray) -> dict[str, Any]:
+    """Identical title and description: the same bug in the file twice, which a random split can leak."""
+    key = (df["subject"].astype(str) + "\x1f" + df["body"].astype(str)).to_numpy(dtype=object)
+    groups = defaultdict(list)
+    for i, k in enumerate(key):
+        groups[k].append(i)
+    twice = [g for g in groups.values() if len(g) > 1]
+    same = [len({y[i] for i in g}) == 1 for g in twice]
+    return {"groups": len(twice), "rows": sum(map(len, twice)), "same_component": round(float(np.mean(same)), 4)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench/results/module_diagnostics.json"))
@@ -89,6 +100,7 @@ def main() -> None:
             result["knn_subject_only"].append(knn(subject[tr], subject[te], y[tr], y[te], k, tau, len(classes)))
     result["label_agreement"] = agreement(feats.dense, y, df["subject"].str.strip().str.lower().to_numpy(dtype=object))
     result["named_in_title"] = named_in_title(df["subject"].to_numpy(dtype=object), classes[y])
+    result["listed_twice"] = listed_twice(df, classes[y])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))
