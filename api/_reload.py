@@ -55,7 +55,7 @@ class Reloader:
                 raise ReloadError(409, f"{target} was not loaded ({exc}); still serving {kept}") from exc
             self.state.triage = new  # the swap: one reference assignment
             self.model_dir = target
-            self._retire(old)
+            self._retire(old, new)
             self._count("ok")
             metrics = getattr(self.state, "metrics", None)
             if metrics is not None:
@@ -101,13 +101,20 @@ class Reloader:
         new.recurring = recurring_from_settings(target, new.manifest, new.embedder.dim, settings)
         return new
 
-    def _retire(self, old: Triage | None) -> None:
-        """Close the old model's history; a request that still holds the old model then just skips it."""
+    def _retire(self, old: Triage | None, new: Triage) -> None:
+        """Close the old model's history; a request that still holds the old model then just skips it.
+
+        The old model kept appending while the new one loaded: once it is detached, the new history
+        takes in those tickets, so none is missing from similar-ticket search.
+        """
         if old is None or old.recurring is None:
             return
         with self.state.lock:
             recurring, old.recurring = old.recurring, None
+            caught = new.recurring.catch_up() if new.recurring is not None else 0
         recurring.close()
+        if caught:
+            log.info("history caught up with the tickets the previous model stored", extra={"tickets": caught})
 
     def _count(self, result: str) -> None:
         metrics = getattr(self.state, "metrics", None)

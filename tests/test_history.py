@@ -116,6 +116,28 @@ def test_an_accepted_write_survives_kill_9(tmp_path: Path) -> None:
     history.close()
 
 
+def test_a_second_connection_catches_up_with_what_the_first_stored(tmp_path: Path) -> None:
+    # a hot reload opens the new model's history while the old one still appends to the same file
+    rng = np.random.default_rng(5)
+    vecs = unit(rng, 30)
+    path = tmp_path / "h.sqlite"
+    old = TicketHistory(path, 16)
+    old.append([record(i, vecs[i]) for i in range(20)])
+    new = TicketHistory(path, 16)
+    old.append([record(i, vecs[i]) for i in range(20, 25)])  # stored after `new` loaded
+    new.append([record(25, vecs[25])])  # and the new one writes too
+    assert len(new) == 21 and {r[1] for r in new.rows()} == {f"T-{i}" for i in (*range(20), 25)}
+    vectors = new.vectors(np.asarray([r[0] for r in new.rows()]))  # every listed row has a vector
+    assert vectors.shape == (21, 16)
+    caught = new.catch_up()
+    assert len(caught) == 5 and len(new) == 26 and new.catch_up() == []
+    found = new.search(vecs[22], "", before=1e12, k=1, mode="dense")
+    assert new.details([found[0].row])[found[0].row]["ticket_id"] == "T-22"
+    old.close()
+    new.close()
+
+
+
 def test_dates_are_read_in_utc() -> None:
     assert to_epoch("2026-11-20T09:12:00Z") == to_epoch("2026-11-20T12:12:00+03:00")
     assert to_epoch(None) is None and to_epoch("") is None

@@ -175,6 +175,7 @@ class TicketHistory:
                 texts.append(text)
                 vecs.append(vec)
                 self._remember(row_id, tid, created, problem)
+        self._scanned = max(rows, default=0)
         if rows:
             matrix = np.stack(vecs)
             ids = np.asarray(rows, np.int64)
@@ -187,6 +188,28 @@ class TicketHistory:
             self._outer += matrix.T.astype(np.float64) @ matrix
             self._pending = list(zip(rows, texts, strict=True))
             self._refresh_lexical(force=True)
+
+    def catch_up(self) -> list[int]:
+        """Index the rows another connection stored after this one loaded; their row ids.
+
+        During a hot reload the old model keeps appending to the same file until it is detached, so
+        the new model's history calls this once the old one has stopped writing.
+        """
+        with self._lock:
+            found = [r for chunk in self._scan("SELECT id, ticket_id, created_at, text, embedding, problem_id "
+                                               f"FROM tickets WHERE id > {int(self._scanned)} ORDER BY id")
+                     for r in chunk]
+            fresh = [r for r in found if not self._has(int(r[0]))]
+            self._scanned = max([self._scanned, *(int(r[0]) for r in found)])
+            if fresh:
+                self._index([int(r[0]) for r in fresh],
+                            [HistoryRecord(ticket_id=tid, created_at=created, subject="", text=text,
+                                           embedding=np.frombuffer(blob, np.float32), problem_id=problem)
+                             for _, tid, created, text, blob, problem in fresh])
+            return [int(r[0]) for r in fresh]
+
+    def _has(self, row: int) -> bool:
+        return row < len(self._created) and not np.isnan(self._created[row])
 
     def _scan(self, sql: str) -> Iterator[list[tuple[Any, ...]]]:
         cursor = self.db.execute(sql)
@@ -442,7 +465,8 @@ class TicketHistory:
         params: tuple[Any, ...] = ()
         if source is not None:
             sql, params = sql + " WHERE source = ?", (source,)
-        return list(self.db.execute(sql + " ORDER BY id", params))
+        # only rows this history has indexed: another connection may have stored more since it loaded
+        return [r for r in self.db.execute(sql + " ORDER BY id", params) if self._has(int(r[0]))]
 
     def close(self) -> None:
         with self._lock:

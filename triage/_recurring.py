@@ -126,6 +126,14 @@ class Recurring:
         out.sort(key=lambda r: (r["last_hour"], r["last_day"], r["last_week"], r["tickets"]), reverse=True)
         return out
 
+    def catch_up(self) -> int:
+        """Take in what the previous model stored while this one was loading (hot reload); how many."""
+        rows = np.asarray(self.history.catch_up(), np.int64)
+        if len(rows):
+            assigned = self.problems.assign(self.history.vectors(rows))
+            self.history.set_problems({int(r): a for r, a in zip(rows, assigned, strict=True)})
+        return len(rows)
+
     def close(self) -> None:
         if self.spike is not None and self.spike.sender is not None:
             self.spike.sender.close()
