@@ -1,9 +1,9 @@
 """A first-come, first-served lock for the one-model-call-at-a-time rule.
 
 `threading.Lock` lets the thread that just released it take it again before a waiting thread
-wakes, so a few clients looping on `/v1/classify` could keep a hot reload (which needs the lock
-for its trial classification) waiting for minutes on a busy box. Tickets served in order bound
-every waiter's delay to the calls queued ahead of it.
+wakes: behind three clients looping on 20 ms calls, a waiter (a hot reload's trial classification,
+or a request) waited 0.4-1.1 s here instead of the 0.06 s of three turns. Tickets served in order
+bound every waiter's delay to the calls queued ahead of it.
 """
 
 from __future__ import annotations

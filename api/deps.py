@@ -19,7 +19,7 @@ class ServiceState:
     settings: Settings
     triage: Triage | None = None
     # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
-    # First come, first served, so request loops cannot starve a hot reload (api/_fairlock.py).
+    # First come, first served, so looping clients cannot overtake a waiting call (api/_fairlock.py).
     lock: FairLock = field(default_factory=FairLock)
     feedback: FeedbackStore | None = None
     metrics: Metrics = field(default_factory=Metrics)

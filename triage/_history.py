@@ -197,7 +197,7 @@ class TicketHistory:
         """
         with self._lock:
             found = [r for chunk in self._scan("SELECT id, ticket_id, created_at, text, embedding, problem_id "
-                                               f"FROM tickets WHERE id > {int(self._scanned)} ORDER BY id")
+                                               "FROM tickets WHERE id > ? ORDER BY id", (self._scanned,))
                      for r in chunk]
             fresh = [r for r in found if not self._has(int(r[0]))]
             self._scanned = max([self._scanned, *(int(r[0]) for r in found)])
@@ -211,8 +211,8 @@ class TicketHistory:
     def _has(self, row: int) -> bool:
         return row < len(self._created) and not np.isnan(self._created[row])
 
-    def _scan(self, sql: str) -> Iterator[list[tuple[Any, ...]]]:
-        cursor = self.db.execute(sql)
+    def _scan(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[list[tuple[Any, ...]]]:
+        cursor = self.db.execute(sql, params)
         while batch := cursor.fetchmany(10_000):
             yield batch
 
