@@ -1,0 +1,118 @@
+"""The SQLite side of the ticket history: schema, the record it stores, dates, the durable connection.
+
+Kept apart from `triage/_history.py` (the in-memory indexes and search) so the file format can be
+read by itself: training writes it, the service appends to it, and both agree through this module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage._data import parse_datetime
+from triage.errors import HistoryError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tickets (
+    id INTEGER PRIMARY KEY,            -- the vector id in the store; never reused
+    ticket_id TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL,          -- unix seconds, UTC
+    text_hash TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    text TEXT NOT NULL,
+    embedding BLOB NOT NULL,           -- float32, unit length
+    source TEXT NOT NULL,              -- 'train' or 'classified'
+    module TEXT, answer TEXT,
+    labels TEXT, predicted TEXT,       -- JSON objects: true and predicted labels
+    problem_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+UPSERT = """
+INSERT INTO tickets (ticket_id, created_at, text_hash, subject, text, embedding, source, module, answer,
+                     labels, predicted, problem_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(ticket_id) DO UPDATE SET
+    created_at = excluded.created_at, text_hash = excluded.text_hash, subject = excluded.subject,
+    text = excluded.text, embedding = excluded.embedding,
+    source = CASE WHEN tickets.source = 'train' THEN 'train' ELSE excluded.source END,
+    module = COALESCE(excluded.module, tickets.module), answer = COALESCE(excluded.answer, tickets.answer),
+    labels = COALESCE(excluded.labels, tickets.labels), predicted = COALESCE(excluded.predicted, tickets.predicted),
+    problem_id = COALESCE(excluded.problem_id, tickets.problem_id)
+RETURNING id
+"""
+def to_epoch(value: Any) -> float | None:
+    """ISO strings, datetimes and pandas timestamps as unix seconds; None when absent."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        value = parse_datetime(value)  # ISO-8601 or a common export format, as training reads it; ValueError else
+    if hasattr(value, "to_pydatetime"):
+        value = value.to_pydatetime()
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    raise HistoryError(f"created_at must be a date, got {value!r}")
+
+
+def iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class HistoryRecord:
+    """One ticket as the history keeps it."""
+
+    ticket_id: str
+    created_at: float
+    subject: str
+    text: str
+    embedding: np.ndarray
+    source: str = "classified"
+    module: str | None = None
+    answer: str | None = None
+    labels: dict[str, Any] | None = None
+    predicted: dict[str, Any] | None = None
+    problem_id: int | None = None
+
+
+@dataclass
+class Match:
+    """An earlier ticket found for a query: its row id, fused score and plain cosine."""
+
+    row: int
+    score: float
+    cosine: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.executescript(SCHEMA)
+    return db
+
+
+def record_params(r: HistoryRecord) -> tuple[Any, ...]:
+    vec = np.asarray(r.embedding, np.float32).reshape(-1)
+    return (str(r.ticket_id), float(r.created_at), text_hash(r.text), r.subject or "", r.text, vec.tobytes(),
+            r.source, r.module or None, r.answer or None,
+            json.dumps(r.labels, ensure_ascii=False) if r.labels else None,
+            json.dumps(r.predicted, ensure_ascii=False) if r.predicted else None, r.problem_id)
