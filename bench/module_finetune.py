@@ -22,10 +22,10 @@ from module import baseline_proba, firefox_features
 from sklearn.model_selection import train_test_split
 
 from training._metrics import head_metrics
+from triage import Settings, load_embedder
 from triage._embedding import E5_PREFIXES
 
 PRECISION = 0.8
-MODEL = Path.home() / ".cache" / "triage" / "models" / "multilingual-e5-small-q4"
 
 
 def ranks(probs: np.ndarray, classes: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -90,7 +90,9 @@ def main() -> None:
     base_classes, base_probs = baseline_proba(np.asarray(feats.texts, dtype=object), y, tr, te)
     assert list(base_classes) == list(classes)
     steps = args.epochs * -(-len(tr) // args.batch_size)
-    tuner, rng, started = Tuner(MODEL, len(classes), args.max_tokens, steps), np.random.default_rng(0), time.time()
+    settings = Settings()  # the converted default model's folder (TRIAGE_CACHE_DIR), as `--finetune` finds it
+    folder = Path(load_embedder("e5-small", cache_dir=settings.cache_dir).source)
+    tuner, rng, started = Tuner(folder, len(classes), args.max_tokens, steps), np.random.default_rng(0), time.time()
     curve = []
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(tr)

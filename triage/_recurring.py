@@ -129,9 +129,7 @@ class Recurring:
     def catch_up(self) -> int:
         """Take in what the previous model stored while this one was loading (hot reload); how many."""
         rows = np.asarray(self.history.catch_up(), np.int64)
-        if len(rows):
-            assigned = self.problems.assign(self.history.vectors(rows))
-            self.history.set_problems({int(r): a for r, a in zip(rows, assigned, strict=True)})
+        _assign(self.history, self.problems, rows)
         return len(rows)
 
     def close(self) -> None:
@@ -231,11 +229,15 @@ def _reassign_classified(history: TicketHistory, problems: ProblemSet) -> None:
     """After a new bundle, tickets classified earlier belong to the new problems (ids changed)."""
     if history.meta("assigned_for") == history.meta("seed_version"):
         return
-    rows = np.asarray([r[0] for r in history.rows(source="classified")], np.int64)
+    _assign(history, problems, np.asarray([r[0] for r in history.rows(source="classified")], np.int64))
+    history.set_meta("assigned_for", history.meta("seed_version"))
+
+
+def _assign(history: TicketHistory, problems: ProblemSet, rows: np.ndarray) -> None:
+    """Durably put these stored tickets into the current known problems (or none)."""
     if len(rows):
         assigned = problems.assign(history.vectors(rows))
         history.set_problems({int(r): a for r, a in zip(rows, assigned, strict=True)})
-    history.set_meta("assigned_for", history.meta("seed_version"))
 
 
 def recurring_from_settings(bundle: Path, manifest: Mapping[str, Any], dim: int, settings: Any, *,
