@@ -12,13 +12,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from triage import Triage, load_triage
+from triage import Triage, open_triage
 from triage._bundle import check_versions, read_manifest
-from triage._recurring import recurring_from_settings
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api.reload")
-WARM_UP = [{"id": "reload-check", "subject": "проверка модели", "body": "model check after reload"}]
 
 
 class ReloadError(TriageError):
@@ -87,19 +85,10 @@ class Reloader:
         reuse = (old is not None and spec["spec"] != "bundle" and spec["id"] == old.embedder.model_id
                  and int(spec["max_tokens"]) == old.embedder.max_tokens)
         embedder = old.embedder if reuse and old is not None else None
-        settings = self.state.settings
-        new = load_triage(target, cache_dir=settings.cache_dir, embedder=embedder, owners_file=settings.owners_file)
-        new.completeness_threshold = settings.completeness_threshold
-        if old is not None and old.kb is not None:
-            if old.kb.encoder_id != new.embedder.model_id:
-                raise TriageError(f"the KB index was embedded with {old.kb.encoder_id} but the new bundle uses "
-                                  f"{new.embedder.model_id}; rebuild the index for it (`triage kb build --model`)")
-            new.kb, new.kb_top_k = old.kb, old.kb_top_k
-        with self.state.lock:  # tokenizers are not safe to share between threads mid-call
-            new.classify(WARM_UP)  # a head that loads but cannot predict is caught here, not by a user
-        # the live history follows the new bundle (its seed is taken in once; TRIAGE_HISTORY_DB keeps one file)
-        new.recurring = recurring_from_settings(target, new.manifest, new.embedder.dim, settings)
-        return new
+        # the live history follows the new bundle (its seed is taken in once; TRIAGE_HISTORY_DB keeps one file);
+        # the warm-up holds the model lock: tokenizers are not safe to share between threads mid-call
+        return open_triage(target, self.state.settings, embedder=embedder,
+                           kb=old.kb if old is not None else None, lock=self.state.lock)
 
     def _retire(self, old: Triage | None, new: Triage) -> None:
         """Close the old model's history; a request that still holds the old model then just skips it.

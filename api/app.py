@@ -18,9 +18,7 @@ from api._reload import Reloader, ReloadError
 from api.admin import router as admin_router
 from api.deps import ServiceState
 from api.routes import router
-from triage import Settings, Triage, load_triage
-from triage._kb import open_kb
-from triage._recurring import recurring_from_settings
+from triage import Settings, Triage, open_triage
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api")
@@ -41,24 +39,17 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.triage is None:
             assert settings.model_dir is not None
-            state.triage = load_triage(settings.model_dir, cache_dir=settings.cache_dir,
-                                       owners_file=settings.owners_file)
-            state.triage.completeness_threshold = settings.completeness_threshold
-            if settings.kb_dir is not None:
-                state.triage.kb = open_kb(settings.kb_dir, state.triage.embedder, settings)
-                state.triage.kb_top_k = settings.kb_top_k
+            state.triage = open_triage(settings.model_dir, settings)
+            if state.triage.kb is not None:
                 log.info("serving KB index %s v%s", settings.kb_dir, state.triage.kb.version)
-            state.triage.classify([{"subject": "warm-up", "body": "прогрев модели"}])  # first call compiles
-            state.triage.recurring = recurring_from_settings(settings.model_dir, state.triage.manifest,
-                                                             state.triage.embedder.dim, settings)
             log.info("serving model %s", state.triage.model_version)
         state.metrics.set_model(state.triage.model_version)
         hup = _on_sighup(reloader, lambda: reload_keys(app, settings))
         yield
         if state.feedback is not None:
             state.feedback.close()
-        if state.triage is not None and state.triage.recurring is not None:
-            state.triage.recurring.close()
+        if state.triage is not None:
+            state.triage.close()
         if hup is not None:
             hup.remove_signal_handler(signal.SIGHUP)
 

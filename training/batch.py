@@ -14,10 +14,9 @@ from tqdm.auto import tqdm
 from training.completeness import evaluate as completeness_metrics
 from training.completeness import has_completeness_labels
 from training.pipeline import evaluate_head
+from triage import Triage, open_triage
 from triage._data import Mapping, load_tickets
-from triage._kb import open_kb
-from triage._recurring import recurring_from_settings
-from triage._triage import TOP_LEVEL_HEADS, Triage, load_triage
+from triage._triage import TOP_LEVEL_HEADS
 from triage.settings import Settings
 
 _RECORD_FIELDS = ("id", "subject", "body", "language", "created_at", "customer", "channel")
@@ -28,22 +27,12 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return df[cols].to_dict(orient="records")  # type: ignore[return-value]
 
 
-def _load(model: Path, kb: Path | None, settings: Settings, history: bool = False) -> Triage:
-    triage = load_triage(model, cache_dir=settings.cache_dir, progress=True, owners_file=settings.owners_file)
-    triage.completeness_threshold = settings.completeness_threshold
-    if kb is not None:
-        triage.kb, triage.kb_top_k = open_kb(kb, triage.embedder, settings), settings.kb_top_k
-    if history:  # a copy of the bundle's history unless TRIAGE_HISTORY_DB names a lasting one; no alerts
-        triage.recurring = recurring_from_settings(model, triage.manifest, triage.embedder.dim, settings,
-                                                   ephemeral=True, alerts=False)
-    return triage
-
-
 def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | None = None,
                  settings: Settings | None = None, batch: int = 256, kb: Path | None = None) -> int:
     """Classify in created_at order (input order where absent); write atomically."""
     settings = settings or Settings()
-    triage = _load(model, kb, settings, history=True)
+    # a copy of the bundle's history unless TRIAGE_HISTORY_DB names a lasting one; no alerts
+    triage = open_triage(model, settings, kb=kb, history="ephemeral", alerts=False, progress=True)
     df = load_tickets([input], mapping)
     if df["created_at"].notna().any():
         df = df.sort_values("created_at", kind="stable", na_position="first")
@@ -57,8 +46,7 @@ def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | N
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, output)
-    if triage.recurring is not None:
-        triage.recurring.close()
+    triage.close()
     return len(records)
 
 
@@ -66,7 +54,7 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
                   settings: Settings | None = None, kb: Path | None = None) -> dict[str, dict[str, Any]]:
     """Metrics and plots for every head whose label column the data has (and the KB's, given one)."""
     settings = settings or Settings()
-    triage = _load(model, kb, settings)
+    triage = open_triage(model, settings, kb=kb, history="none", progress=True)
     df = load_tickets([data], mapping)
     feats = triage.features(_records(df), batch_size=settings.batch_size, progress=True)
     report.mkdir(parents=True, exist_ok=True)

@@ -24,8 +24,8 @@ EmbedModelOpt = Annotated[Path | None, typer.Option(
 
 
 def _embedder(model: Path | None, spec: str | None, settings: Any) -> tuple[Any, str]:
+    from triage import bundle_embedder
     from triage._embedding import load_embedder
-    from triage._triage import bundle_embedder
 
     if model is not None:
         return bundle_embedder(model, cache_dir=settings.cache_dir, progress=True), f"bundle:{model.resolve()}"

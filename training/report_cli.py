@@ -33,11 +33,10 @@ def score_tickets(df: pd.DataFrame, model: Path | None) -> pd.DataFrame:
 
     records = df[[c for c in ("id", "subject", "body", "language") if c in df.columns]].to_dict(orient="records")
     if model is not None:
-        from triage import Settings, load_triage
+        from triage import Settings, open_triage
 
         settings = Settings()
-        triage = load_triage(model, cache_dir=settings.cache_dir, progress=True)
-        triage.completeness_threshold = settings.completeness_threshold
+        triage = open_triage(model, settings, kb=None, history="none", progress=True)
         feats = triage.features(records, batch_size=settings.batch_size, progress=True)
         results = triage.score_completeness(feats, df["language"].tolist())
         if results is None:

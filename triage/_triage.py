@@ -1,42 +1,53 @@
 """The `Triage` object: embed a batch once, fan out to every head, shape the result.
 
-It does no I/O, so the API and the batch CLI share it and a request costs
-only computation; `load_triage` is where files are read.
+It does no I/O of its own (the ticket history it is given is the one exception), so the API and
+the batch CLI share it and a request costs only computation; `triage._assembly.open_triage` is
+where files are read and the parts are put together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from kb_index import KBIndex
-from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
 from triage._data import ticket_text
-from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
+from triage._embedding import Embedder
 from triage._lang import detect_language
 from triage._window import over_window
 from triage.errors import BundleError
 from triage.heads.base import Features
-from triage.owners import OwnersMap, bundle_owners
+from triage.owners import OwnersMap
+
+if TYPE_CHECKING:
+    from triage._recurring import Recurring
 
 TOP_LEVEL_HEADS = ("module", "owner")  # contract §4 puts these beside `labels`
 COMPLETENESS = "completeness"  # not a label head: scored with the ticket's language and the team's threshold
 
 
 class Triage:
-    def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any],
-                 kb: KBIndex | None = None, kb_top_k: int = 3, owners: OwnersMap | None = None) -> None:
+    """A loaded model: build it with `open_triage` (serving) or `load_triage` (the bundle alone)."""
+
+    def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any], *,
+                 kb: KBIndex | None = None, kb_top_k: int = 3, owners: OwnersMap | None = None,
+                 completeness_threshold: float | None = None, recurring: Recurring | None = None) -> None:
         self.embedder = embedder
         self.owners = owners
         self.heads = heads
         self.manifest = manifest
         self.kb = kb
         self.kb_top_k = kb_top_k
-        self.completeness_threshold: float | None = None  # TRIAGE_COMPLETENESS_THRESHOLD; None: the bundle's
-        self.recurring: Any = None  # triage._recurring.Recurring: history search + append, the one I/O here
+        self.completeness_threshold = completeness_threshold  # TRIAGE_COMPLETENESS_THRESHOLD; None: the bundle's
+        self.recurring = recurring  # history search + append, the one I/O here; detached on hot reload
+
+    def close(self) -> None:
+        """Close the ticket history (the only resource a `Triage` holds); safe to call twice."""
+        recurring, self.recurring = self.recurring, None
+        if recurring is not None:
+            recurring.close()
 
     @property
     def model_version(self) -> str:
@@ -114,31 +125,3 @@ class Triage:
             return []
         vector = self.embedder.encode([query], kind="query")
         return [hit.as_dict() for hit in self.kb.search(vector, [query], k=k, sources=sources)[0]]
-
-
-def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | None = None,
-                progress: bool = False, owners_file: Path | None = None) -> Triage:
-    """Validate a bundle's manifest, load its embedder and heads (and its owners file, or `owners_file`)."""
-    bundle = Path(bundle)
-    manifest = read_manifest(bundle)
-    check_versions(manifest)
-    embedder = embedder or _bundle_embedder(bundle, manifest, cache_dir, progress)
-    check_embedder(manifest, embedder.model_id, embedder.dim)
-    return Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
-
-
-def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False) -> Embedder:
-    """Only the embedder a bundle was trained with (for building or searching a KB index for it)."""
-    bundle = Path(bundle)
-    manifest = read_manifest(bundle)
-    embedder = _bundle_embedder(bundle, manifest, cache_dir, progress)
-    check_embedder(manifest, embedder.model_id, embedder.dim)
-    return embedder
-
-
-def _bundle_embedder(bundle: Path, manifest: dict[str, Any], cache_dir: Path, progress: bool) -> Embedder:
-    spec = manifest["embedder"]
-    if spec["spec"] == "bundle":  # fine-tuned with the bundle
-        return SentenceTransformerEmbedder(str(bundle / "embedder"), model_id=spec["id"], prefixes=E5_PREFIXES,
-                                           max_tokens=int(spec["max_tokens"]))
-    return load_embedder(spec["spec"], cache_dir=cache_dir, max_tokens=int(spec["max_tokens"]), progress=progress)

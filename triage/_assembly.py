@@ -1,0 +1,101 @@
+"""The one place a serving `Triage` is put together: bundle, settings, KB index, history, warm-up.
+
+The service at start-up, its hot reload, `triage predict` / `evaluate` and the reports all call
+`open_triage`, so what they serve cannot drift apart (the report path once dropped the owners file,
+and warm-up worked only because it ran before the history was attached).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any, Literal
+
+from kb_index import KBIndex
+from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
+from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
+from triage._kb import open_kb
+from triage._recurring import recurring_from_settings
+from triage._triage import Triage
+from triage.errors import BundleError
+from triage.owners import bundle_owners
+from triage.settings import Settings
+
+History = Literal["live", "ephemeral", "none"]
+WARM_UP: Sequence[dict[str, Any]] = (
+    {"id": "warm-up", "subject": "прогрев модели", "body": "model warm-up after loading"},)
+
+
+def open_triage(bundle: str | Path, settings: Settings, *, embedder: Embedder | None = None,
+                kb: KBIndex | Path | Literal["settings"] | None = "settings", history: History = "live",
+                alerts: bool = True, progress: bool = False,
+                lock: AbstractContextManager[Any] | None = None) -> Triage:
+    """A complete, warmed-up `Triage` for `bundle`, configured by `settings`.
+
+    - `embedder`: reuse one already loaded (hot reload, tests); else the bundle's own.
+    - `kb`: an open index to share, a folder to open, None for none; default `settings.kb_dir`.
+    - `history`: `live` appends to the lasting history (`TRIAGE_HISTORY_DB` or beside the bundle),
+      `ephemeral` works on a throwaway copy of the bundle's seed (`triage predict`), `none` skips it.
+    - `lock`: held around the warm-up when the embedder is shared with a model still serving.
+
+    The warm-up classifies one ticket with `record=False`, so a head that loads but cannot predict
+    fails here rather than on a user's ticket, and the history is left untouched.
+    """
+    bundle = Path(bundle)
+    manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress)
+    index = _kb_for(settings.kb_dir if isinstance(kb, str) else kb, embedder, settings)
+    recurring = (recurring_from_settings(bundle, manifest, embedder.dim, settings, ephemeral=history == "ephemeral",
+                                         alerts=alerts) if history != "none" else None)
+    triage = Triage(embedder, load_heads(bundle, manifest), manifest, kb=index, kb_top_k=settings.kb_top_k,
+                    owners=bundle_owners(bundle, settings.owners_file),
+                    completeness_threshold=settings.completeness_threshold, recurring=recurring)
+    try:
+        with lock if lock is not None else nullcontext():
+            triage.classify(list(WARM_UP), record=False)
+    except BaseException:
+        triage.close()
+        raise
+    return triage
+
+
+def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | None = None,
+                progress: bool = False, owners_file: Path | None = None) -> Triage:
+    """The bundle alone (heads, owners; no KB, no history, no warm-up), for notebooks and tests.
+
+    Anything that serves tickets uses `open_triage`.
+    """
+    bundle = Path(bundle)
+    manifest, embedder = _checked(bundle, embedder, cache_dir, progress)
+    return Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
+
+
+def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False) -> Embedder:
+    """Only the embedder a bundle was trained with (for building or searching a KB index for it)."""
+    return _checked(Path(bundle), None, cache_dir, progress)[1]
+
+
+def _checked(bundle: Path, embedder: Embedder | None, cache_dir: Path,
+             progress: bool) -> tuple[dict[str, Any], Embedder]:
+    """The bundle's manifest (versions checked) and an embedder it accepts (the given one, or its own)."""
+    manifest = read_manifest(bundle)
+    check_versions(manifest)
+    if embedder is None:
+        spec = manifest["embedder"]
+        if spec["spec"] == "bundle":  # fine-tuned with the bundle
+            embedder = SentenceTransformerEmbedder(str(bundle / "embedder"), model_id=spec["id"],
+                                                   prefixes=E5_PREFIXES, max_tokens=int(spec["max_tokens"]))
+        else:
+            embedder = load_embedder(spec["spec"], cache_dir=cache_dir, max_tokens=int(spec["max_tokens"]),
+                                     progress=progress)
+    check_embedder(manifest, embedder.model_id, embedder.dim)
+    return manifest, embedder
+
+
+def _kb_for(kb: KBIndex | Path | None, embedder: Embedder, settings: Settings) -> KBIndex | None:
+    if kb is None or isinstance(kb, KBIndex):
+        if kb is not None and kb.encoder_id != embedder.model_id:
+            raise BundleError(f"the KB index was embedded with {kb.encoder_id} but the bundle uses "
+                              f"{embedder.model_id}; rebuild the index for it (`triage kb build --model`)")
+        return kb
+    return open_kb(kb, embedder, settings)
