@@ -14,6 +14,7 @@ from pathlib import Path
 
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 
+from kb_index._html import html_to_markdown
 from kb_index.errors import SourceError
 
 SOURCES = ("kb", "answer")  # a KB article, or a past ticket's developer answer
@@ -47,25 +48,6 @@ class Chunk:
     text: str  # what is embedded and matched lexically (title + heading path + section text)
     snippet: str  # what a person sees
     meta: dict[str, str] = field(default_factory=dict)
-
-
-def html_to_markdown(html: str) -> str:
-    """Headings become Markdown headings so the same splitter cuts HTML by section."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "head"]):
-        tag.decompose()
-    for level in range(1, 7):
-        for tag in soup.find_all(f"h{level}"):
-            tag.replace_with(f"\n\n{'#' * level} {tag.get_text(' ', strip=True)}\n\n")
-    for tag in soup.find_all(["p", "li", "br", "tr", "div", "pre"]):
-        tag.insert_after("\n")
-    lines = [line.strip() for line in soup.get_text().splitlines()]
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip()
 
 
 def read_folder(folder: Path) -> list[Article]:

@@ -31,6 +31,7 @@ OWNERS_FILE = "owners.yaml"
 def make_head(target: str, opts: TrainOptions) -> LabelHead:
     """Module and owner get the neighbour-blending heads; every other target a plain LabelHead."""
     common: dict[str, Any] = {"target": target, "features": opts.features, "target_precision": opts.target_precision,
+                              "min_coverage": opts.min_coverage,
                               "cv": opts.cv, "random_state": opts.seed}
     if target == "module":
         return ModuleHead(**common)

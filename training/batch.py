@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from training.completeness import has_completeness_labels
 from training.pipeline import evaluate_head
 from triage import Triage, open_triage
 from triage._data import Mapping, load_tickets
+from triage._history import order_times
 from triage._triage import TOP_LEVEL_HEADS
 from triage.settings import Settings
 
@@ -34,8 +36,9 @@ def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | N
     # a copy of the bundle's history unless TRIAGE_HISTORY_DB names a lasting one; no alerts
     triage = open_triage(model, settings, kb=kb, history="ephemeral", alerts=False, progress=True)
     df = load_tickets([input], mapping)
-    if df["created_at"].notna().any():
-        df = df.sort_values("created_at", kind="stable", na_position="first")
+    times = order_times(list(df["created_at"]))  # undated tickets keep their place in input order
+    if any(t is not None for t in times):
+        df = df.iloc[np.argsort(np.array([t if t is not None else np.inf for t in times]), kind="stable")]
     records = _records(df)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
@@ -67,13 +70,26 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
         metrics["completeness"] = completeness_metrics(triage.heads["completeness"], feats, df, np.arange(len(df)))
     if triage.kb is not None and "kb_article" in df.columns and df["kb_article"].notna().any():
         metrics["kb"] = kb_retrieval_metrics(triage.kb, feats, df["kb_article"])
+    note = None
     if not metrics:
-        raise_no_labels(triage, df)
+        if _label_heads(triage):
+            raise_no_labels(triage, df)
+        note = ("this bundle has no label heads (trained without a classification target), and the data has no "
+                "`info_requested` or `kb_article` labels to score completeness or KB suggestions: nothing to "
+                "measure. Use `triage predict` for similar tickets, recurring problems and completeness.")
     (report / "metrics.json").write_text(json.dumps({"model_version": triage.model_version, "data": str(data),
-                                                     "rows": len(df), "metrics": metrics},
+                                                     "rows": len(df), "metrics": metrics, "note": note},
                                                     ensure_ascii=False, indent=2), encoding="utf-8")
-    (report / "report.md").write_text(_markdown(triage, data, metrics), encoding="utf-8")
+    (report / "report.md").write_text(_markdown(triage, data, metrics) + (f"\nNote: {note}\n" if note else ""),
+                                      encoding="utf-8")
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return metrics
+
+
+def _label_heads(triage: Triage) -> list[str]:
+    """Heads scored against a label column (everything but the completeness scorer)."""
+    return [name for name in triage.heads if name != "completeness"]
 
 
 def kb_retrieval_metrics(index: Any, feats: Any, gold: pd.Series, k: int = 10) -> dict[str, Any]:

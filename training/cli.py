@@ -46,6 +46,9 @@ def train(
     features: Annotated[str, typer.Option(help="hybrid (embeddings + TF-IDF), dense or lexical.")] = "hybrid",
     target_precision: Annotated[float, typer.Option(min=0.5, max=0.999, help="Heads abstain below the "
                                                     "confidence that reaches this precision.")] = 0.9,
+    min_coverage: Annotated[float, typer.Option(min=0.0, max=1.0, help="When no threshold reaches the target "
+                                                "precision, a head still answers this share of tickets it is "
+                                                "surest about, if it is right on at least half of them.")] = 0.3,
     test_size: Annotated[float, typer.Option(min=0.05, max=0.5, help="Held-out share for the metrics.")] = 0.2,
     mlflow: Annotated[bool, typer.Option(help="Log the run to MLflow.")] = True,
     finetune: Annotated[bool, typer.Option(help="Contrastively fine-tune the embedder on the first target "
@@ -65,10 +68,12 @@ def train(
     if features not in ("hybrid", "dense", "lexical"):
         raise typer.BadParameter("choose hybrid, dense or lexical", param_hint="--features")
     opts = TrainOptions(targets=target or [], features=features, target_precision=target_precision,
-                        test_size=test_size, mlflow=mlflow, finetune=finetune, owners=owners, feedback=feedback,
-                        previous=previous)
+                        min_coverage=min_coverage, test_size=test_size, mlflow=mlflow, finetune=finetune,
+                        owners=owners, feedback=feedback, previous=previous)
     result = run_train(data, out, mapping=mapping_from(config), options=opts)
     _print_metrics(result.metrics)
+    for line in result.manifest.get("answers", []):
+        console.print(line)
     console.print(f"[green]Bundle[/] {result.bundle}  version {result.manifest['model_version']}")
     if "mlflow" in result.manifest:
         console.print(f"MLflow run {result.manifest['mlflow']['run_id']}, registered as "
@@ -140,8 +145,10 @@ def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
     from rich.table import Table
 
     cols = {"n": "n", "accuracy": "acc", "macro_f1": "macro-F1", "top3_accuracy": "top-3",
-            "coverage_at_p90": "cov@90%", "threshold_coverage": "answered", "threshold_precision": "prec", "ece": "ECE"}
-    table = Table(title="held-out quality (answered/prec: share not abstained, and its precision)")
+            "coverage_at_p90": "oracle cov@90%", "threshold_coverage": "answered", "threshold_precision": "prec",
+            "ece": "ECE"}
+    table = Table(title="held-out quality (answered/prec: share answered at the shipped threshold, and its "
+                        "precision; oracle cov@90%: what a threshold tuned on this split itself would cover)")
     table.add_column("head")
     for header in cols.values():
         table.add_column(header, justify="right")

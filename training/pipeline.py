@@ -22,6 +22,7 @@ from training.completeness import fit_completeness
 from training.recurring import SEED, build_history_seed
 from triage._data import Mapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, load_embedder
+from triage._history import order_times
 from triage.errors import DataError
 from triage.heads import Features, LabelHead
 from triage.heads._abstain import risk_coverage
@@ -36,6 +37,7 @@ class TrainOptions:
     targets: list[str] = field(default_factory=list)
     features: str = "hybrid"
     target_precision: float = 0.9
+    min_coverage: float = 0.3  # the fallback when the target precision is out of reach (heads/_abstain.py)
     test_size: float = 0.2
     refit_full: bool = True
     cv: int = 5
@@ -73,9 +75,10 @@ def resolve_targets(df: pd.DataFrame, requested: list[str]) -> list[str]:
     for name in AUTO_HEADS:
         if name in df.columns and name not in targets and labelled(df, name).sum() > 0:
             targets.append(name)
-    if not targets:
-        raise DataError("nothing to learn: give --target NAME (e.g. category, priority) or a mapping "
-                        "with 'targets:', or include a 'module' or 'owner' column")
+    if not targets:  # contract §3: still a bundle (history, recurring problems, completeness)
+        console.print("[yellow]No classification target[/]: the bundle will hold the ticket history (similar "
+                      "tickets, recurring problems, spikes) and the completeness scorer. To add label heads, "
+                      "give --target NAME (e.g. category) or 'targets:' in the mapping.")
     return targets
 
 
@@ -85,17 +88,21 @@ def labelled(df: pd.DataFrame, target: str) -> pd.Series:
 
 
 def split(df: pd.DataFrame, test_size: float, stratify_on: str | None, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
-    """Time-based when every ticket has a date (the honest test of a deployed model), else stratified."""
+    """Time-based when at least half the tickets have a date (the honest test of a deployed model), else
+    stratified on the first target's known labels (rows without one go to either side at random)."""
     idx = np.arange(len(df))
-    if df["created_at"].notna().all():
-        order = np.argsort(df["created_at"].to_numpy(), kind="stable")
+    if df["created_at"].notna().mean() >= 0.5:
+        times = order_times(list(df["created_at"]))  # undated rows keep their place in input order
+        order = np.argsort(np.array(times, dtype=float), kind="stable")
         cut = round(len(df) * (1 - test_size))
         return np.sort(order[:cut]), np.sort(order[cut:]), "time"
     strat = None
     if stratify_on is not None:
-        y = df[stratify_on].astype(str).to_numpy()
-        _, counts = np.unique(y, return_counts=True)
-        strat = y if counts.min() >= 2 else None
+        known = labelled(df, stratify_on).to_numpy()
+        y = np.where(known, df[stratify_on].astype("string").str.strip().fillna("").to_numpy(dtype=object),
+                     "\x00missing")  # one string stratum for the unlabelled rows: no str/float comparisons
+        _, counts = np.unique(y.astype(str), return_counts=True)
+        strat = y.astype(str) if counts.min() >= 2 else None
     train, test = train_test_split(idx, test_size=test_size, stratify=strat, random_state=seed)
     return np.sort(train), np.sort(test), "stratified" if strat is not None else "random"
 
@@ -146,8 +153,10 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
     df, module_extra = apply_module_options(df, targets, out, opts)
     console.print(f"Loaded {len(df)} tickets from {len(paths)} file(s); heads: {', '.join(targets)}")
     base = embedder or load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens)
-    train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0], opts.seed)
+    train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0] if targets else None, opts.seed)
     extra_dirs: dict[str, Path] = {}
+    if opts.finetune and not targets:
+        raise DataError("--finetune tunes the embedder on a label: give --target NAME")
     if opts.finetune:
         base, extra_dirs["embedder"] = finetune_embedder(base, df, train_idx, targets[0], settings, opts)
     cached = CachedEmbedder(base, settings.cache_dir / "embeddings.sqlite")
@@ -166,9 +175,12 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
         if head.dropped_classes_ and target not in AUTO_HEADS:  # module/owner: see training/_drift.py
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
         heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts, head) if opts.refit_full else head
+    answers = [heads[t].abstain_.sentence(t) for t in targets]
+    warnings += [a for t, a in zip(targets, answers, strict=True) if heads[t].abstain_.rule != "target"]
     console.print("[bold]Training[/] the completeness scorer")
     heads["completeness"], metrics["completeness"] = fit_completeness(feats, df, train_idx, test_idx, opts.refit_full)
     manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
+    manifest["answers"] = answers
     module_extra.finish(manifest, heads, console)
     seed, manifest["history"] = build_history_seed(df, feats.dense, base.model_id, plot_dir, targets)
     bundle = write_bundle(out, heads, manifest,

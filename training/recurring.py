@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from triage._bundle import file_sha256
-from triage._history import HistoryRecord, TicketHistory
+from triage._history import HistoryRecord, TicketHistory, order_times
 from triage._problems import fit_problems
 from triage._recurring import SEED, similarity_threshold
 
@@ -32,9 +32,11 @@ def build_history_seed(df: pd.DataFrame, dense: np.ndarray, embedder_id: str, fo
                        targets: list[str]) -> tuple[Path, dict[str, Any]]:
     """Write every training ticket (with its embedding) and the known problems; returns the file and a summary.
 
-    Tickets without a date are placed at the epoch, in file order, so they count as earlier than anything.
+    Tickets without a date are placed by input order next to their dated neighbours (`order_times`);
+    in a file with no date at all, at the epoch in file order, so they count as earlier than anything.
     """
-    created = [float(t.timestamp()) if not pd.isna(t) else float(i) for i, t in enumerate(df["created_at"])]
+    ordered = order_times(list(df["created_at"]))
+    created = [float(i) if t is None else t for i, t in enumerate(ordered)]
     subjects = [s.strip() or t.split("\n")[0][:120] for s, t in zip(df["subject"], df["text"], strict=True)]
     modules = [_none(m) for m in df["module"]] if "module" in df.columns else [None] * len(df)
     answers = [_none(a) for a in df["answer"]] if "answer" in df.columns else [None] * len(df)

@@ -7,10 +7,7 @@ so a bad export never half-trains a model.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +18,8 @@ import pandas as pd
 import yaml
 from dateutil import parser as dateparser
 
+from kb_index import message_text
+from triage._csv import read_csv
 from triage._lang import detect_language
 from triage.errors import DataError, DataErrors, MappingError
 
@@ -74,32 +73,6 @@ class Mapping:
         return renames
 
 
-def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    csv.field_size_limit(sys.maxsize)
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1251")  # Russian Windows exports; anything else fails on content later
-    try:  # only the delimiter: the Sniffer's guesses about quoting are often wrong
-        delimiter = csv.Sniffer().sniff(text[:65536], delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
-    if header is None:
-        raise DataError("the file is empty; expected a header row", file=str(path), line=1)
-    header = [h.strip() for h in header]
-    start = reader.line_num + 1
-    for values in reader:
-        if values and len(values) != len(header):
-            raise DataError(f"expected {len(header)} values as in the header, found {len(values)}; "
-                            "check quoting of this row", file=str(path), line=start)
-        if any(v.strip() for v in values):
-            yield start, dict(zip(header, values, strict=True))
-        start = reader.line_num + 1
-
-
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     with path.open(encoding="utf-8-sig") as fh:
         for lineno, line in enumerate(fh, 1):
@@ -135,7 +108,7 @@ def read_records(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if suffix in {".parquet", ".pq"}:
         return _read_parquet(path)
     if suffix in {".csv", ".tsv", ".txt"}:
-        return _read_csv(path)
+        return read_csv(path)
     raise DataError(f"unsupported format '{suffix}'; use .csv, .jsonl or .parquet", file=str(path))
 
 
@@ -201,8 +174,11 @@ def normalize_record(raw: dict[str, Any], renames: dict[str, str], where: tuple[
 
 
 def ticket_text(subject: str | None, body: str | None) -> str:
-    """The one text every model sees, so training and serving never differ."""
-    return "\n".join(p for p in ((subject or "").strip(), (body or "").strip()) if p)
+    """The one text every model sees, so training and serving never differ.
+
+    HTML bodies (as helpdesks send them) are read as their text, without the quoted thread or signature.
+    """
+    return "\n".join(p for p in (message_text(subject).replace("\n", " "), message_text(body)) if p)
 
 
 def load_tickets(paths: Sequence[str | Path], mapping: Mapping | None = None) -> pd.DataFrame:
@@ -220,6 +196,7 @@ def load_tickets(paths: Sequence[str | Path], mapping: Mapping | None = None) ->
         for line, raw in records:
             if renames is None:
                 renames = mapping.rename(list(raw), str(path))
+                _check_text_columns(list(raw), renames, str(path))
             try:
                 rec = normalize_record(raw, renames, (str(path), line))
             except DataError as exc:
@@ -236,6 +213,24 @@ def load_tickets(paths: Sequence[str | Path], mapping: Mapping | None = None) ->
     return _to_frame(rows)
 
 
+def _check_text_columns(header: list[str], renames: dict[str, str], file: str) -> None:
+    """A foreign export (no `subject`/`body` column, no mapping for them) is one clear error, not one per row."""
+    names = {renames.get(h.strip(), h.strip()) for h in header}
+    if names & {"subject", "body"}:
+        return
+    found = [h.strip() for h in header]
+    subject = _guess(found, ("subj", "title", "summary", "тема", "заголов")) or (found[0] if found else "Title")
+    body = _guess(found, ("body", "desc", "text", "message", "question", "описан", "текст", "вопрос", "сообщ"))
+    example = f'columns:\n  subject: "{subject}"\n' + (f'  body: "{body}"\n' if body else "") + "targets: []"
+    raise MappingError(f"none of the columns holds the ticket text: expected 'subject' and/or 'body'; "
+                       f"columns found: {found[:30]}. Map yours with --config MAP.yaml, for example:\n{example}\n"
+                       "(see docs/contract.md §1 for every canonical name)", file=file, line=1)
+
+
+def _guess(columns: list[str], hints: tuple[str, ...]) -> str | None:
+    return next((c for c in columns if any(h in c.lower() for h in hints)), None)
+
+
 def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     for col in ("id", "subject", "body", "language", "created_at"):
@@ -247,6 +242,8 @@ def _to_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     df.loc[missing_id, "id"] = [str(i + 1) for i in df.index[missing_id]]
     df["id"] = df["id"].astype(str)
     df["text"] = [ticket_text(s, b) for s, b in zip(df["subject"], df["body"], strict=True)]
+    if "answer" in df.columns:  # shown to agents as a past answer: as text, without the quoted ticket
+        df["answer"] = [message_text(a) if isinstance(a, str) else a for a in df["answer"]]
     lang = df["language"].astype("string").str.strip().str.lower()
     need = lang.isna() | (lang == "")
     df["language"] = lang.astype(object)

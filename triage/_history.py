@@ -28,12 +28,13 @@ from triage._history_store import (
     Match,
     connect,
     iso,
+    order_times,
     record_params,
     to_epoch,
 )
 from triage.errors import HistoryError
 
-__all__ = ["SCHEMA", "HistoryRecord", "Match", "TicketHistory", "iso", "to_epoch"]
+__all__ = ["SCHEMA", "HistoryRecord", "Match", "TicketHistory", "iso", "order_times", "to_epoch"]
 
 LEXICAL_WEIGHT = 0.3  # as the KB index: z(dense) + 0.3·z(BM25), clipped (see BENCHMARKS.md for the replay)
 LEXICAL_CLIP = 4.0

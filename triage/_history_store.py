@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from triage._data import parse_datetime
 from triage.errors import HistoryError
@@ -50,8 +52,8 @@ ON CONFLICT(ticket_id) DO UPDATE SET
 RETURNING id
 """
 def to_epoch(value: Any) -> float | None:
-    """ISO strings, datetimes and pandas timestamps as unix seconds; None when absent."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """ISO strings, datetimes and pandas timestamps as unix seconds; None when absent (NaT included)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return None
     if isinstance(value, int | float):
         return float(value)
@@ -64,6 +66,34 @@ def to_epoch(value: Any) -> float | None:
     if isinstance(value, datetime):
         return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     raise HistoryError(f"created_at must be a date, got {value!r}")
+
+
+def order_times(values: Sequence[Any], step: float = 1e-3) -> list[float | None]:
+    """Ordering times for tickets in input order, so undated tickets keep their place (contract §3).
+
+    An undated ticket is placed just after the nearest dated ticket above it (a ticket listed after
+    another was opened after it, as exports list them); undated tickets at the top go just before the
+    first dated one. `step` seconds apart keeps their input order without crossing a real neighbour
+    closer than that. With no date at all every entry stays None: the caller decides (arrival time in
+    the service, row number in training).
+    """
+    given = [to_epoch(v) for v in values]
+    dated = [i for i, t in enumerate(given) if t is not None]
+    if not dated:
+        return given
+    out: list[float | None] = list(given)
+    first = dated[0]
+    for i in range(first):
+        out[i] = float(given[first]) - step * (first - i)  # type: ignore[arg-type]
+    last, gap = float(given[first]), 0  # type: ignore[arg-type]
+    for i in range(first, len(given)):
+        t = given[i]
+        if t is None:
+            gap += 1
+            out[i] = last + step * gap
+        else:
+            last, gap = t, 0
+    return out
 
 
 def iso(epoch: float) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kb_index import Article, KBIndex, QdrantSettings, read_folder
+from kb_index import Article, KBIndex, QdrantSettings, article_text, read_folder
 from kb_index.errors import SourceError
 from triage._data import Mapping, load_tickets, read_records
 from triage._embedding import Embedder
@@ -69,7 +69,7 @@ def _table_articles(path: Path, mapping: Mapping) -> list[Article]:
                 errors.append(DataError(problem[1], file=str(path), line=line, field=problem[0]))
             continue
         first_line[rec["id"]] = line
-        out.append(Article(id=rec["id"], title=rec.get("title") or rec["id"], body=rec.get("body", ""),
+        out.append(Article(id=rec["id"], title=rec.get("title") or rec["id"], body=article_text(rec.get("body") or ""),
                            url=rec.get("url") or None, category=rec.get("category") or None))
     if errors:
         raise DataErrors(errors, total)

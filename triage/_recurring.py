@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from triage._alerts import AlertConfig, AlertSender
-from triage._history import HistoryRecord, TicketHistory, iso, to_epoch
+from triage._history import HistoryRecord, TicketHistory, iso, order_times
 from triage._problems import ProblemSet, problem_dict
 from triage._spike import SpikeConfig, SpikeDetector
 from triage.errors import HistoryError
@@ -64,7 +64,7 @@ class Recurring:
     def observe(self, tickets: Sequence[Mapping[str, Any]], vectors: np.ndarray, texts: Sequence[str],
                 results: Sequence[Mapping[str, Any]], *, record: bool = True) -> list[dict[str, Any]]:
         """`recurring` per ticket (input order); with `record`, the tickets join the history."""
-        given = [to_epoch(t.get("created_at")) for t in tickets]
+        given = order_times([t.get("created_at") for t in tickets])  # undated: placed by input order
         times = [t if t is not None else self._arrival() for t in given]
         order = sorted(range(len(tickets)), key=lambda i: times[i])
         out: list[dict[str, Any]] = [{} for _ in tickets]

@@ -4,9 +4,25 @@ Temperature scaling keeps the ranking of a classifier and only fixes how
 sure it claims to be; the abstain threshold is then read off the
 risk-coverage curve of held-out (out-of-fold) predictions at the precision the
 team asked for.
+
+`choose_abstention` is the one rule every head uses, and it never ships a silently mute head:
+
+- **target**: the lowest threshold whose held-out precision reaches the target precision (as asked);
+  when that answers at least `min_coverage` of tickets;
+- **fallback**: when no threshold reaches it (small or noisy exports), or only on fewer than
+  `min_coverage` of tickets, the threshold with the best held-out precision among those answering at
+  least `min_coverage`, if that precision is at least `MIN_FALLBACK_PRECISION` — a head that is right
+  more often than not on a third of tickets still saves an agent a choice, and its confidence is shown
+  (when this fallback is not possible, a target reached on fewer tickets is kept);
+- **mute**: otherwise the head abstains on everything, and training says so by name.
+
+The figures actually reached (precision, coverage) go into the bundle manifest with the rule.
 """
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
@@ -60,6 +76,70 @@ def choose_threshold(confidence: np.ndarray, correct: np.ndarray, target_precisi
     threshold = float(thr[i])
     coverage = float((confidence >= threshold).mean())
     return threshold, coverage
+
+
+MIN_COVERAGE = 0.30
+MIN_FALLBACK_PRECISION = 0.5
+MUTE = 1.01  # above any confidence: the head abstains on every ticket
+
+
+@dataclass(frozen=True)
+class Abstention:
+    """The threshold a head ships with, the rule that chose it, and what it reached on held-out folds."""
+
+    rule: str  # "target" | "fallback" | "mute"
+    threshold: float
+    precision: float | None
+    coverage: float
+    target_precision: float
+    min_coverage: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+    def sentence(self, head: str) -> str:
+        """What the head will do, in words, for the training summary and its warnings."""
+        if self.rule == "mute":
+            return (f"{head}: answers no ticket — {self.target_precision:.0%} precision is out of reach and at "
+                    f"{self.min_coverage:.0%} coverage it would be right less than {MIN_FALLBACK_PRECISION:.0%} "
+                    "of the time; every ticket goes to a person. More labelled tickets will help.")
+        said = (f"{head}: answers {self.coverage:.0%} of tickets at {self.precision or 0:.0%} precision "
+                "(held-out folds)")
+        if self.rule == "fallback":
+            said += (f"; fallback: the target {self.target_precision:.0%} is out of reach on "
+                     f"{self.min_coverage:.0%} of tickets, so it answers the {self.coverage:.0%} it is surest about")
+        return said
+
+
+def choose_abstention(confidence: np.ndarray, correct: np.ndarray, target_precision: float,
+                      min_coverage: float = MIN_COVERAGE, min_support: int = 10) -> Abstention:
+    """The documented rule of the module docstring: target, else fallback, else mute."""
+    correct = np.asarray(correct, dtype=float)
+    threshold, coverage = choose_threshold(confidence, correct, target_precision, min_support)
+    target = Abstention("target", threshold, _precision(confidence, correct, threshold), coverage,
+                        target_precision, min_coverage)
+    if threshold <= 1.0 and coverage >= min_coverage:
+        return target
+    if len(confidence) == 0:
+        return Abstention("mute", MUTE, None, 0.0, target_precision, min_coverage)
+    curve = risk_coverage(confidence, correct)
+    cov, prec, thr = (np.asarray(curve[k]) for k in ("coverage", "precision", "threshold"))
+    eligible = np.nonzero((cov >= min_coverage) & (np.arange(1, len(cov) + 1) >= min(min_support, len(cov))))[0]
+    if len(eligible):
+        best = eligible[len(eligible) - 1 - int(np.argmax(prec[eligible][::-1]))]  # ties: the larger coverage
+        threshold = float(thr[best])
+        precision = _precision(confidence, correct, threshold)
+        if precision is not None and precision >= MIN_FALLBACK_PRECISION:
+            return Abstention("fallback", threshold, precision, float((confidence >= threshold).mean()),
+                              target_precision, min_coverage)
+    if target.threshold <= 1.0:
+        return target  # the target, on fewer tickets than min_coverage: better than a coin toss on more
+    return Abstention("mute", MUTE, None, 0.0, target_precision, min_coverage)
+
+
+def _precision(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> float | None:
+    covered = confidence >= threshold
+    return float(correct[covered].mean()) if covered.any() else None
 
 
 def coverage_at(confidence: np.ndarray, correct: np.ndarray, threshold: float) -> tuple[float, float]:

@@ -26,8 +26,9 @@ from sklearn.pipeline import FeatureUnion
 
 from triage.errors import NotTrainedError
 from triage.heads._abstain import (
+    MIN_COVERAGE,
     apply_temperature,
-    choose_threshold,
+    choose_abstention,
     downsample_curve,
     fit_temperature,
     risk_coverage,
@@ -90,7 +91,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
                  alpha: float | tuple[float, ...] = (1e-5, 1e-4),
                  dense_weight: float | tuple[float, ...] = (1.0, 2.0, 4.0), class_weight: str | None = "balanced",
                  target_precision: float = 0.9, cv: int = 5, top_k: int = 3, min_class_size: int = 3,
-                 max_features: int = 100_000, random_state: int = 0) -> None:
+                 max_features: int = 100_000, random_state: int = 0, min_coverage: float = MIN_COVERAGE) -> None:
         self.target = target
         self.features = features
         self.alpha = alpha
@@ -102,6 +103,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         self.min_class_size = min_class_size
         self.max_features = max_features
         self.random_state = random_state
+        self.min_coverage = min_coverage
 
     # --- features -----------------------------------------------------------------
     def _blocks(self, X: Features) -> tuple[Any, np.ndarray | None]:
@@ -148,11 +150,16 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         self.temperature_ = fit_temperature(oof, y_idx)
         calibrated = apply_temperature(oof, self.temperature_)
         conf, correct = calibrated.max(axis=1), calibrated.argmax(axis=1) == y_idx
-        self.threshold_, self.oof_coverage_ = choose_threshold(conf, correct, self.target_precision)
+        self._set_abstention(conf, correct)
         self.risk_coverage_ = downsample_curve(risk_coverage(conf, correct.astype(float)))
         self.n_train_ = len(y)
         self.model_ = self._new_model(self.alpha_).fit(matrix, y_idx)
         return self
+
+    def _set_abstention(self, conf: np.ndarray, correct: np.ndarray) -> None:
+        """The threshold by the one documented rule (target, fallback or mute; see heads/_abstain.py)."""
+        self.abstain_ = choose_abstention(conf, correct, self.target_precision, self.min_coverage)
+        self.threshold_, self.oof_coverage_ = self.abstain_.threshold, self.abstain_.coverage
 
     def _search(self, X: Features, y_idx: np.ndarray) -> tuple[Any, np.ndarray]:
         """Pick (alpha, dense weight) by out-of-fold macro-F1; keep that pair's OOF for calibration."""
@@ -205,4 +212,5 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
                 "threshold": round(float(self.threshold_), 6), "target_precision": self.target_precision,
                 "oof_coverage": round(float(self.oof_coverage_), 4), "temperature": self.temperature_,
                 "features": self.features, "alpha": self.alpha_, "dense_weight": self.dense_weight_,
-                "search": self.search_, "n_train": self.n_train_, "dropped_classes": self.dropped_classes_}
+                "search": self.search_, "n_train": self.n_train_, "dropped_classes": self.dropped_classes_,
+                "abstain": self.abstain_.as_dict() if hasattr(self, "abstain_") else None}

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 
-from triage.heads._abstain import apply_temperature, choose_threshold, downsample_curve, fit_temperature, risk_coverage
+from triage.heads._abstain import MIN_COVERAGE, apply_temperature, downsample_curve, fit_temperature, risk_coverage
 from triage.heads._support import Memory, top_terms
 from triage.heads.base import Features, label_result
 from triage.heads.classifier import LabelHead, _lexical_union
@@ -57,13 +57,14 @@ class ModuleHead(LabelHead):
                  alpha: float | tuple[float, ...] = (1e-5, 1e-4),
                  dense_weight: float | tuple[float, ...] = (1.0, 2.0, 4.0), class_weight: str | None = "balanced",
                  target_precision: float = 0.9, cv: int = 5, top_k: int = 3, min_class_size: int = 5,
-                 max_features: int = 100_000, random_state: int = 0,
+                 max_features: int = 100_000, random_state: int = 0, min_coverage: float = MIN_COVERAGE,
                  knn_k: int = 30, knn_tau: float = 0.05, knn_weight: float | tuple[float, ...] = (0.0, 0.3, 0.5, 0.7),
                  title_weight: float = 0.0, separator: str | None = "/", evidence_tickets: int = 3,
                  evidence_terms: int = 6) -> None:
         super().__init__(target=target, features=features, alpha=alpha, dense_weight=dense_weight,  # type: ignore[arg-type]
                          class_weight=class_weight, target_precision=target_precision, cv=cv, top_k=top_k,
-                         min_class_size=min_class_size, max_features=max_features, random_state=random_state)
+                         min_class_size=min_class_size, max_features=max_features, random_state=random_state,
+                         min_coverage=min_coverage)
         self.knn_k = knn_k
         self.knn_tau = knn_tau
         self.knn_weight = knn_weight
@@ -111,7 +112,7 @@ class ModuleHead(LabelHead):
         self.temperature_ = fit_temperature(oof, y_idx)
         calibrated = apply_temperature(oof, self.temperature_)
         conf, correct = calibrated.max(axis=1), calibrated.argmax(axis=1) == y_idx
-        self.threshold_, self.oof_coverage_ = choose_threshold(conf, correct, self.target_precision)
+        self._set_abstention(conf, correct)
         self.risk_coverage_ = downsample_curve(risk_coverage(conf, correct.astype(float)))
         self.n_train_ = len(y)
         self.model_ = self._new_model(self.alpha_).fit(matrix, y_idx)
