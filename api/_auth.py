@@ -21,8 +21,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from api._keys import ROLES, check_settings, hash_key
 from triage import Settings
-from triage._keys import ROLES, check_settings, hash_key
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api.auth")

@@ -113,7 +113,7 @@ SHAPES: dict[str, Callable[[pd.DataFrame, Path], Path]] = {
 
 def run(*args: str, env: dict[str, str]) -> tuple[int, str]:
     """`triage ...` in-process (the same typer app as the console script); (exit code, all output)."""
-    from training.cli import app
+    from triage.cli import load_commands
 
-    result = CliRunner().invoke(app, list(args), env=env, catch_exceptions=False)
+    result = CliRunner().invoke(load_commands(), list(args), env=env, catch_exceptions=False)
     return result.exit_code, result.output

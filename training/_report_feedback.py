@@ -16,8 +16,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from training._cli_common import console, exits
 from training.report_cli import report_app
+from triage._cli_common import console, exits
 from triage.feedback import Feedback, open_feedback
 
 FeedbackOpt = Annotated[Path, typer.Option("--feedback", help="Feedback store (TRIAGE_FEEDBACK_DB of the service).")]
