@@ -11,7 +11,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from kb_index._fs import atomic_write_text
+from kb_index.durable import atomic_write_text
 from training._cli_common import console, exits
 from triage._keys import ROLES, hash_key, new_key, read_keys_file
 from triage.errors import TriageError
