@@ -15,7 +15,7 @@ import yaml
 from rich.table import Table
 
 from api._keys import ROLES, hash_key, new_key, read_keys_file
-from kb_index._fs import atomic_write_text
+from kb_index.durable import atomic_write_text
 from triage._cli_common import KbOpt, ModelOpt, cli_settings, console, exits
 from triage.errors import TriageError
 

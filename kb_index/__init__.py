@@ -2,18 +2,21 @@
 
 Public surface: build or update an index (`build_index`), open and search it
 (`KBIndex`), the vector-store protocol with its FAISS and Qdrant backends, and
-the folder reader. Embedding is the caller's: the index takes any object with
-`model_id`, `dim` and `encode(texts, kind=...)`.
+the folder reader, and the dense + BM25 fusion (`fuse`, with its defaults `LEXICAL_WEIGHT` and
+`LEXICAL_CLIP`) that the ticket history ranks by too. Durable writes (atomic file, fsync of a
+directory, atomic directory swap) are the public module `kb_index.durable`. Embedding is the
+caller's: the index takes any object with `model_id`, `dim` and `encode(texts, kind=...)`.
 """
 
 from kb_index._articles import SOURCES, Article, Chunker, read_folder
 from kb_index._build import BuildOptions, BuildReport, Encoder, build_index
+from kb_index._fusion import LEXICAL_CLIP, LEXICAL_WEIGHT, fuse
 from kb_index._html import article_text, html_to_markdown, message_text
 from kb_index._index import Hit, KBIndex, QdrantSettings
 from kb_index._qdrant import QdrantStore
 from kb_index._stores import FaissStore, VectorStore
 from kb_index._text import tokenize
 
-__all__ = ["SOURCES", "Article", "BuildOptions", "BuildReport", "Chunker", "Encoder", "FaissStore", "Hit",
-           "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore", "article_text", "build_index",
-           "html_to_markdown", "message_text", "read_folder", "tokenize"]
+__all__ = ["LEXICAL_CLIP", "LEXICAL_WEIGHT", "SOURCES", "Article", "BuildOptions", "BuildReport", "Chunker",
+           "Encoder", "FaissStore", "Hit", "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore", "article_text",
+           "build_index", "fuse", "html_to_markdown", "message_text", "read_folder", "tokenize"]

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from kb_index._articles import Article, Chunker
-from kb_index._fs import atomic_write_text, fsync_tree
+from kb_index._fusion import LEXICAL_CLIP, LEXICAL_WEIGHT
 from kb_index._index import (
     CHUNKS,
     CURRENT,
@@ -39,6 +39,7 @@ from kb_index._index import (
 from kb_index._lexical import TermCounts
 from kb_index._qdrant import QdrantStore
 from kb_index._stores import FaissStore, VectorStore
+from kb_index.durable import atomic_write_text, fsync_tree
 from kb_index.errors import IndexBusyError, SourceError
 
 KEEP_VERSIONS = 2  # the live one and the one a slow reader may still hold
@@ -65,8 +66,8 @@ class BuildOptions:
     chunk_chars: int = 800
     overlap: int = 100
     title_chunk: bool = True
-    lexical_weight: float = 0.3
-    lexical_clip: float = 4.0  # a lone lexical match (one shared word) must not outvote the meaning
+    lexical_weight: float = LEXICAL_WEIGHT  # see kb_index/_fusion.py
+    lexical_clip: float = LEXICAL_CLIP
     candidates: int = 100
     exact_max: int = 200_000
     nprobe: int = 32

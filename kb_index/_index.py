@@ -1,9 +1,8 @@
 """Opening an index version and searching it: dense and BM25 fused, grouped per article.
 
-Both signals are put on one scale by z-scoring each against the whole
-collection (the dense variance comes from the stored covariance of the chunk
-vectors, so this costs O(d²), not a pass over the vectors); the fused ranking is shown in
-cosine units so a score means roughly the same thing for every query.
+The BM25 scores are z-scored against the whole collection and fused with the cosines by
+`kb_index.fuse` (the ticket history ranks by the same function); the dense spread comes from the
+stored covariance of the chunk vectors, so a score means roughly the same thing for every query.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kb_index._fusion import fuse
 from kb_index._lexical import BM25, TermCounts
 from kb_index._qdrant import QdrantStore
 from kb_index._stores import FaissStore, VectorStore
@@ -181,12 +181,8 @@ class KBIndex:
             cos.update(zip(todo, (vecs @ vector).tolist(), strict=True))
         cand = np.fromiter(cos, np.int64, len(cos))
         dense = np.fromiter(cos.values(), np.float64, len(cos))
-        d_sd = float(np.sqrt(max(vector @ self.cov_ @ vector, 1e-12)))
         z_lex = (lex[cand] - lex_mu) / lex_sd if lex_sd > 0 else np.zeros(len(cand))
-        if self.lexical_clip:
-            z_lex = np.minimum(z_lex, self.lexical_clip)
-        # z_dense + w·z_lexical, mapped back to cosine units; the dense mean shifts every candidate alike
-        fused = dense + self.lexical_weight * d_sd * z_lex
+        fused = fuse(dense, z_lex, vector, self.cov_, weight=self.lexical_weight, clip=self.lexical_clip)
         return self._collect(self._per_article(cand, fused), k, sources)
 
     def _per_article(self, cand: np.ndarray, fused: np.ndarray) -> list[tuple[float, int]]:

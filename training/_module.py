@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,13 +17,11 @@ from rich.console import Console
 
 from training._drift import label_drift, previous_labels
 from training._feedback import apply_feedback
+from training.options import TrainOptions
 from triage.heads import LabelHead
 from triage.heads.module import ModuleHead
 from triage.heads.owner import OwnerHead
 from triage.owners import OwnersMap, load_owners
-
-if TYPE_CHECKING:
-    from training.pipeline import TrainOptions
 
 OWNERS_FILE = "owners.yaml"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from kb_index.durable import atomic_file
 from training.completeness import evaluate as completeness_metrics
 from training.completeness import has_completeness_labels
 from training.pipeline import evaluate_head
@@ -41,14 +41,10 @@ def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | N
         df = df.iloc[np.argsort(np.array([t if t is not None else np.inf for t in times]), kind="stable")]
     records = _records(df)
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
+    with atomic_file(output) as fh:  # a failed or killed run leaves the previous output as it was
         for start in tqdm(range(0, len(records), batch), desc="classifying", unit="batch"):
             for result in triage.classify(records[start:start + batch], batch_size=settings.batch_size):
                 fh.write(json.dumps(result, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, output)
     triage.close()
     return len(records)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from training._metrics import head_metrics
 from training._module import apply_module_options, make_head, module_fit_kwargs
 from training._plots import plot_confusion, plot_risk_coverage
 from training.completeness import fit_completeness
+from training.options import TrainOptions  # also re-exported: `from training.pipeline import TrainOptions`
 from training.recurring import SEED, build_history_seed
 from triage._data import Mapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, load_embedder
@@ -30,23 +31,6 @@ from triage.settings import Settings
 
 console = Console(stderr=True)
 AUTO_HEADS = ("module", "owner")  # fitted whenever the column is present (contract §3)
-
-
-@dataclass
-class TrainOptions:
-    targets: list[str] = field(default_factory=list)
-    features: str = "hybrid"
-    target_precision: float = 0.9
-    min_coverage: float = 0.3  # the fallback when the target precision is out of reach (heads/_abstain.py)
-    test_size: float = 0.2
-    refit_full: bool = True
-    cv: int = 5
-    seed: int = 0
-    mlflow: bool = True
-    finetune: bool = False  # SetFit-style contrastive tuning of the embedder on the first target
-    owners: Path | None = None  # owners YAML (module -> owners), copied into the bundle
-    feedback: Path | None = None  # reviewer feedback store: corrections relabel the training data
-    previous: Path | None = None  # bundle to compare labels with (default: the --out being replaced)
 
 
 @dataclass

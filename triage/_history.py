@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from kb_index import FaissStore, VectorStore
+from kb_index import LEXICAL_CLIP, LEXICAL_WEIGHT, FaissStore, VectorStore, fuse
 from kb_index._lexical import BM25, TermCounts
 from kb_index._text import tokenize
 from triage._history_store import (
@@ -36,8 +36,6 @@ from triage.errors import HistoryError
 
 __all__ = ["SCHEMA", "HistoryRecord", "Match", "TicketHistory", "iso", "order_times", "to_epoch"]
 
-LEXICAL_WEIGHT = 0.3  # as the KB index: z(dense) + 0.3·z(BM25), clipped (see BENCHMARKS.md for the replay)
-LEXICAL_CLIP = 4.0
 MIN_IDF = float(np.log1p(0.8 / 0.2))  # terms in more than ~20% of tickets are skipped (see _term_scores)
 HISTORY_EXACT_MAX = 50_000
 EXACT_LEXICAL_MAX = 5_000  # up to here BM25 is refreshed before every search; beyond, every 1% of growth
@@ -353,8 +351,7 @@ class TicketHistory:
         if mode in ("lexical", "bm25"):  # lexical order alone: unclipped
             fused = z_lex if lex is not None else dense
         elif mode == "fused":
-            d_sd = float(np.sqrt(max(vector @ self.covariance() @ vector, 1e-12)))
-            fused = dense + weight * d_sd * np.minimum(z_lex, LEXICAL_CLIP)
+            fused = fuse(dense, z_lex, vector, self.covariance(), weight=weight, clip=LEXICAL_CLIP)
         else:
             fused = dense
         order = np.argsort(-fused)[:k]

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from kb_index.durable import fsync_tree, swap_dir
+
 ONNX_FILE = "model.onnx"
 
 
@@ -39,7 +41,8 @@ def export_onnx(folder: Path) -> Path:
                           dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
                                         "attention_mask": {0: "batch", 1: "tokens"}, "embedding": {0: "batch"}},
                           opset_version=17, dynamo=False)
-        os.replace(tmp, folder / "onnx")
+        fsync_tree(tmp)
+        swap_dir(tmp, folder / "onnx")  # a kill leaves no folder or a complete one, never half a graph
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target

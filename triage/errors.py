@@ -1,26 +1,33 @@
 """All exceptions the library raises on purpose.
 
 One module, like httpx's, so callers (the CLI, the API) can map every failure
-to an exit code or an HTTP status without importing internals.
+to an exit code or an HTTP status without importing internals::
+
+    Exception
+    └── TriageError             anything the user can fix by changing input or setup
+        ├── DataError           (also a kb_index.errors.LocatedError) malformed input, says where
+        │   ├── DataErrors      several malformed rows at once
+        │   └── MappingError    the column mapping does not fit the file
+        ├── BundleError         a model bundle is missing, corrupt or incompatible
+        ├── EmbedderError       the embedding model cannot be loaded
+        ├── NotTrainedError     a head was used before `fit`
+        └── HistoryError        the ticket history cannot be opened or written
+
+The located `file:line: message (field 'x')` format is `kb_index.errors.LocatedError`'s, shared with
+the KB index's SourceError.
 """
 
 from __future__ import annotations
+
+from kb_index.errors import LocatedError
 
 
 class TriageError(Exception):
     """Base class: anything the user can fix by changing input or setup."""
 
 
-class DataError(TriageError):
-    """Input data is malformed; carries where, so the user can find the row."""
-
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 field: str | None = None) -> None:
-        self.file, self.line, self.field = file, line, field
-        where = ":".join(str(p) for p in (file, line) if p is not None)
-        prefix = f"{where}: " if where else ""
-        suffix = f" (field '{field}')" if field else ""
-        super().__init__(f"{prefix}{message}{suffix}")
+class DataError(LocatedError, TriageError):
+    """Input data is malformed; carries where (file, line, field), so the user can find the row."""
 
 
 class DataErrors(DataError):

@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from triage.heads.base import Features
-
-if TYPE_CHECKING:
-    from triage.heads.module import ModuleHead
 
 MAX_TITLE = 140
 
@@ -64,10 +61,9 @@ class Memory:
         return out
 
 
-def _class_coef(head: ModuleHead, members: np.ndarray) -> np.ndarray:
+def _class_coef(coef: np.ndarray, classes: np.ndarray, members: np.ndarray) -> np.ndarray:
     """Mean coefficient row over the member classes (a parent stands for all its sub-modules)."""
-    coef = head.model_.coef_
-    model_classes = np.asarray(head.model_.classes_)
+    model_classes = np.asarray(classes)
     if coef.shape[0] == 1:  # binary: one row for class 1
         rows = [coef[0] if c == model_classes[1] else -coef[0] for c in members]
     else:
@@ -76,37 +72,27 @@ def _class_coef(head: ModuleHead, members: np.ndarray) -> np.ndarray:
     return np.mean(rows, axis=0) if rows else np.zeros(coef.shape[1])
 
 
-def _readable_names(head: ModuleHead) -> list[tuple[int, np.ndarray]]:
-    """(column offset, names) of the word and title blocks, cached on the head."""
-    cached = getattr(head, "_term_names", None)
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    blocks: list[tuple[int, np.ndarray]] = []
-    assert head.lexical_ is not None
-    word = dict(head.lexical_.transformer_list)["word"]
-    blocks.append((0, word.get_feature_names_out()))
-    if head.title_ is not None:
-        offset = int(sum(len(t.vocabulary_) for _, t in head.lexical_.transformer_list))
-        blocks.append((offset, head.title_.get_feature_names_out()))
-    head._term_names = blocks
-    return blocks
+def top_terms(coef: np.ndarray, classes: np.ndarray, names: Sequence[tuple[int, np.ndarray]], row: Any,
+              members: np.ndarray, n: int) -> list[dict[str, Any]]:
+    """Words of this ticket with the largest positive pull towards the suggestion.
 
-
-def top_terms(head: ModuleHead, row: Any, members: np.ndarray, n: int) -> list[dict[str, Any]]:
-    """Words of this ticket with the largest positive pull towards the suggestion."""
+    coef, classes: the linear model's `coef_` and `classes_` (class indices); names: (column offset,
+    feature names) of the readable n-gram blocks of `row`, the ticket's lexical features; members:
+    the class indices the suggestion stands for.
+    """
     if n <= 0 or len(members) == 0:
         return []
-    coef = _class_coef(head, members)
+    pull = _class_coef(coef, classes, members)
     row = row.tocsr()
     weights: dict[str, float] = {}
-    for offset, names in _readable_names(head):
-        lo, hi = offset, offset + len(names)
+    for offset, block in names:
+        lo, hi = offset, offset + len(block)
         cols = row.indices[(row.indices >= lo) & (row.indices < hi)]
         vals = row.data[(row.indices >= lo) & (row.indices < hi)]
         for c, v in zip(cols, vals, strict=True):
-            w = float(v * coef[c])
+            w = float(v * pull[c])
             if w > 0:
-                name = str(names[c - offset])
+                name = str(block[c - offset])
                 weights[name] = weights.get(name, 0.0) + w
     best: list[tuple[str, float]] = []
     for term, w in sorted(weights.items(), key=lambda kv: -kv[1]):

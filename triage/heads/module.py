@@ -157,9 +157,23 @@ class ModuleHead(LabelHead):
             shown = res["value"] or res["top"][0]["value"]
             res["evidence"] = {
                 "tickets": self.memory_.supporting(idx[i], sims[i], self._members(shown), self.evidence_tickets),
-                "terms": [] if lexical is None else top_terms(self, lexical[i], self._members(shown),
-                                                              self.evidence_terms)}
+                "terms": [] if lexical is None else top_terms(self.model_.coef_, self.model_.classes_,
+                                                              self._term_blocks(), lexical[i],
+                                                              self._members(shown), self.evidence_terms)}
         return results
+
+    def _term_blocks(self) -> list[tuple[int, np.ndarray]]:
+        """(column offset, names) of the word and title n-gram blocks: the readable evidence terms, cached."""
+        cached = getattr(self, "_term_names", None)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        assert self.lexical_ is not None
+        blocks = [(0, dict(self.lexical_.transformer_list)["word"].get_feature_names_out())]
+        if self.title_ is not None:
+            offset = int(sum(len(t.vocabulary_) for _, t in self.lexical_.transformer_list))
+            blocks.append((offset, self.title_.get_feature_names_out()))
+        self._term_names = blocks
+        return blocks
 
     def _members(self, value: str) -> np.ndarray:
         """Class indices a value stands for: itself, or every sub-module of a parent."""
