@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -15,7 +17,7 @@ def _scores(n: int, accuracy_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_target_reached_on_a_useful_share() -> None:
-    conf, ok = _scores(400, lambda c: c)  # right as often as it claims
+    conf, ok = _scores(400, lambda c: 0.6 + 0.4 * c)  # sure on a third of tickets
     rule = choose_abstention(conf, ok, 0.9)
     assert rule.rule == "target"
     assert rule.precision is not None and rule.precision >= 0.9 and rule.coverage >= 0.3
@@ -48,7 +50,7 @@ def test_sentences_say_share_and_precision() -> None:
 
 def test_training_ships_no_silent_mute_head(trained_bundle) -> None:  # type: ignore[no-untyped-def]
     """Every label head of a bundle trained on in-repo tickets answers, or the manifest says why not."""
-    manifest = trained_bundle.manifest
+    manifest = json.loads((trained_bundle.bundle / "manifest.json").read_text(encoding="utf-8"))
     heads = [h for h in manifest["heads"] if h != "completeness"]
     assert heads
     for name in heads:
