@@ -183,7 +183,8 @@ def test_real_russian_knowledge_base(tmp_path: Path, use_embedder) -> None:  # t
     report = build_index(tmp_path, arts, use_embedder)
     assert report.articles == 326
     target = next(a for a in arts if "удалить" in a.title.lower() and "аккаунт" in a.title.lower())
-    hits = ask(KBIndex.open(tmp_path, encoder_id=use_embedder.model_id), use_embedder, "как удалить мой аккаунт навсегда")
+    index = KBIndex.open(tmp_path, encoder_id=use_embedder.model_id)
+    hits = ask(index, use_embedder, "как удалить мой аккаунт навсегда")
     assert hits[0].article_id == target.id and 0 < hits[0].score <= 1
 
 

@@ -1,4 +1,5 @@
-"""Training on the demo tickets (and, in CI, real multilingual ones): bundle, manifest, MLflow, crash safety, load-time checks."""
+"""Training on the demo tickets (in CI also on real multilingual ones): bundle, manifest, MLflow, crash safety,
+load-time checks."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def test_run_is_logged_and_registered_in_mlflow(trained_bundle) -> None:  # type
 
 def test_loaded_bundle_classifies(trained_bundle, use_embedder, cache_dir) -> None:  # type: ignore[no-untyped-def]
     triage = load_triage(trained_bundle.bundle, cache_dir=cache_dir, embedder=use_embedder)
-    [res] = triage.classify([{"id": "X-1", "subject": "VPN drops", "body": "AnyConnect disconnects every ten minutes."}])
+    ticket = {"id": "X-1", "subject": "VPN drops", "body": "AnyConnect disconnects every ten minutes."}
+    [res] = triage.classify([ticket])
     assert res["ticket_id"] == "X-1" and res["language"] == "en"
     assert set(res["labels"]) == {"category", "priority"}
     assert res["model_version"] == trained_bundle.manifest["model_version"]
