@@ -55,7 +55,7 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
 
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="AI-assisted ticket triage: what a ticket is, who owns it, whether it is ready "
-                              "for L3. Contract: triage-contract.md §4-§5. Auth and limits: SECURITY.md.",
+                              "for L3. Contract: docs/contract.md §4-§5. Auth and limits: SECURITY.md.",
                   dependencies=[Depends(authorize)])
     app.state.service = state
     app.state.keyring, app.state.metrics, app.state.reloader = keyring, state.metrics, reloader

@@ -37,7 +37,9 @@ from triage._recurring import open_recurring  # noqa: E402
 from triage._spike import SpikeConfig  # noqa: E402
 
 WEEK = 7 * 86400.0
-MULTI = REPO.parent / "shared" / "datasets" / "tickets-multilang" / "dataset-tickets-multi-lang-4-20k.prefix.csv"
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
+
+MULTI = shared_datasets() / "tickets-multilang" / "dataset-tickets-multi-lang-4-20k.prefix.csv"
 
 
 class Collector:
@@ -172,6 +174,7 @@ def main() -> None:
     parser.add_argument("--streams", nargs="+", default=["hadoop", "multilang"])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "spikes.json")
     args = parser.parse_args()
+    require_datasets("hadoop-duplicates", "tickets-multilang")
     settings = Settings()
     embedder = CachedEmbedder(load_embedder("e5-small", cache_dir=settings.cache_dir, max_tokens=256),
                               settings.cache_dir / "embeddings.sqlite")
