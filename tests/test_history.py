@@ -194,3 +194,18 @@ def test_a_retrained_bundle_joins_the_live_history_without_losing_classified_tic
     rec.close()
     with pytest.raises(HistoryError, match="embedded with"):
         open_recurring(second, {"model_version": "v3", "embedder": {"id": "other"}}, 16, live=live)
+
+
+def test_history_file_carries_a_schema_version(tmp_path: Path) -> None:
+    """A history written by a newer triage is refused by name, not misread; ours is stamped on open."""
+    import sqlite3
+
+    from triage._history_store import SCHEMA_VERSION, connect
+
+    path = tmp_path / "history.sqlite"
+    connect(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(HistoryError, match="newer than this triage reads"):
+        connect(path)

@@ -15,7 +15,6 @@ swaps the bundle directory, never deletes it); on start the live file takes in t
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -166,14 +165,12 @@ def default_live_path(bundle: Path) -> Path:
 
 def seed_live(live: Path, seed: Path, version: str, embedder_id: str) -> None:
     """Bring a bundle's training tickets and problems into the live history, once per bundle version."""
-    db = sqlite3.connect(str(live), timeout=30, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        from triage._history import SCHEMA
-        from triage._problems import SCHEMA as PROBLEMS
+    from triage._history_store import connect
+    from triage._problems import SCHEMA as PROBLEMS
 
-        db.executescript(SCHEMA + PROBLEMS)
+    db = connect(live)  # the one way a history file is opened: WAL, FULL, schema and its version
+    try:
+        db.executescript(PROBLEMS)
         meta = dict(db.execute("SELECT key, value FROM meta"))
         if meta.get("seed_version") == f'"{version}"':
             return
