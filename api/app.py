@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from api import _errors
 from api._auth import KeyRing, authorize, document_security, reload_keys
 from api._limits import BodyLimit
 from api._metrics import RequestMetrics
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
                   dependencies=[Depends(authorize)])
     app.state.service = state
     app.state.keyring, app.state.metrics, app.state.reloader = keyring, state.metrics, reloader
+    _errors.install(app)  # 422s never echo what the caller sent
     app.include_router(router)
     app.include_router(admin_router)
     document_security(app)

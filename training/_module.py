@@ -69,6 +69,11 @@ class ModuleExtra:
         manifest["drift"] = drift
         if self.feedback is not None:
             manifest["feedback"] = self.feedback
+            if self.feedback.get("conflicts"):
+                manifest["warnings"].append(
+                    f"feedback: reviewers disagreed on {self.feedback['conflicts']} (ticket, field) pair(s); settled "
+                    "by the majority of each reviewer's latest vote, a tie by the most recent "
+                    "(`triage report feedback` lists them)")
         if self.owners is not None and self.owners_path is not None:
             manifest["owners"] = self._owners_facts(heads)
             manifest["warnings"].extend(manifest["owners"]["warnings"])
