@@ -20,11 +20,12 @@ from api.schemas import (
     TriageResult,
 )
 from triage.errors import BundleError
+from triage.results import CompletenessResult, TicketResult
 
 router = APIRouter()
 
 
-def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> list[dict[str, Any]]:
+def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> list[TicketResult]:
     records = [t.model_dump() for t in tickets]
     with state.lock:
         results = triage.classify(records, batch_size=state.settings.batch_size)
@@ -34,14 +35,14 @@ def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> li
 
 @router.post("/v1/classify", response_model=TriageResult, response_model_exclude_unset=True,
              summary="Triage one ticket", tags=["triage"])
-def classify(ticket: TicketIn, state: StateDep, triage: TriageDep) -> dict[str, Any]:
+def classify(ticket: TicketIn, state: StateDep, triage: TriageDep) -> TicketResult:
     return _classify(state, triage, [ticket])[0]
 
 
 @router.post("/v1/classify/batch", response_model=list[TriageResult], response_model_exclude_unset=True,
              summary="Triage a list of tickets", tags=["triage"])
 def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
-                   triage: TriageDep) -> list[dict[str, Any]]:
+                   triage: TriageDep) -> list[TicketResult]:
     if len(tickets) > state.settings.max_batch:
         raise HTTPException(413, f"{len(tickets)} tickets in one batch; the limit is {state.settings.max_batch} "
                                  "(TRIAGE_MAX_BATCH). Send several smaller batches.")
@@ -53,7 +54,8 @@ def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
              responses={404: {"description": "The bundle has no completeness scorer"}})
 def escalation_score(ticket: TicketIn, state: StateDep, triage: TriageDep,
                      threshold: Annotated[float | None, Query(ge=0, le=1, description="Override the ready "
-                                                              "threshold for this call.")] = None) -> dict[str, Any]:
+                                                              "threshold for this call.")] = None,
+                     ) -> CompletenessResult:
     try:
         with state.lock:
             return triage.score_escalation(ticket.model_dump(), threshold=threshold)

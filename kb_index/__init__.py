@@ -9,11 +9,11 @@ the folder reader. Embedding is the caller's: the index takes any object with
 from kb_index._articles import SOURCES, Article, Chunker, read_folder
 from kb_index._build import BuildOptions, BuildReport, Encoder, build_index
 from kb_index._html import article_text, html_to_markdown, message_text
-from kb_index._index import Hit, KBIndex, QdrantSettings
+from kb_index._index import Hit, KBHit, KBIndex, QdrantSettings
 from kb_index._qdrant import QdrantStore
 from kb_index._stores import FaissStore, VectorStore
 from kb_index._text import tokenize
 
 __all__ = ["SOURCES", "Article", "BuildOptions", "BuildReport", "Chunker", "Encoder", "FaissStore", "Hit",
-           "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore", "article_text", "build_index",
+           "KBHit", "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore", "article_text", "build_index",
            "html_to_markdown", "message_text", "read_folder", "tokenize"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from triage.heads.base import Features
+from triage.results import EvidenceTerm, EvidenceTicket
 
 if TYPE_CHECKING:
     from triage.heads.module import ModuleHead
@@ -52,9 +53,9 @@ class Memory:
                    titles=titles, owners=[_clean(m.get("owner")) for m in meta],
                    modules=[_clean(m.get("module")) for m in meta])
 
-    def supporting(self, idx: np.ndarray, sims: np.ndarray, members: np.ndarray, n: int) -> list[dict[str, Any]]:
+    def supporting(self, idx: np.ndarray, sims: np.ndarray, members: np.ndarray, n: int) -> list[EvidenceTicket]:
         """The most similar remembered tickets whose label is among `members` (neighbours come sorted)."""
-        out = []
+        out: list[EvidenceTicket] = []
         for j, s in zip(idx, sims, strict=True):
             if self.labels[j] in members:
                 out.append({"ticket_id": self.ids[j], "title": self.titles[j], "module": self.modules[j],
@@ -92,7 +93,7 @@ def _readable_names(head: ModuleHead) -> list[tuple[int, np.ndarray]]:
     return blocks
 
 
-def top_terms(head: ModuleHead, row: Any, members: np.ndarray, n: int) -> list[dict[str, Any]]:
+def top_terms(head: ModuleHead, row: Any, members: np.ndarray, n: int) -> list[EvidenceTerm]:
     """Words of this ticket with the largest positive pull towards the suggestion."""
     if n <= 0 or len(members) == 0:
         return []

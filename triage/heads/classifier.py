@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ from triage.heads._abstain import (
     risk_coverage,
 )
 from triage.heads.base import Features, label_result
+from triage.results import LabelResult, Slot
 
 FeatureKind = Literal["dense", "lexical", "hybrid"]
 
@@ -201,7 +203,12 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         """Most likely label for every ticket, ignoring the abstain threshold."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]  # type: ignore[no-any-return]
 
-    def predict_results(self, X: Features) -> list[dict[str, Any]]:
+    @property
+    def slot(self) -> Slot:
+        """A label head's output goes under `labels`, by its name."""
+        return "label"
+
+    def predict_results(self, X: Features) -> Sequence[LabelResult]:
         """Contract §4 objects: value (None when abstaining), confidence, top-k."""
         return label_result(self.classes_, self.predict_proba(X), self.threshold_, self.top_k)
 
