@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import types
 from pathlib import Path
@@ -87,7 +88,13 @@ def served(tmp_path_factory, use_embedder, cache_dir):  # type: ignore[no-untype
     settings = Settings(embedder="use-v3", cache_dir=cache_dir, max_tokens=128, history_db=root / "history.sqlite",
                         kb_dir=root / "kb")
     build_index(root / "kb", read_folder(DEMO / "kb"), use_embedder)
-    bundle = train([DEMO / "tickets.csv"], root / "model", settings=settings, embedder=use_embedder,
+    with (DEMO / "tickets.csv").open(encoding="utf-8", newline="") as src, \
+            (root / "tickets.csv").open("w", encoding="utf-8", newline="") as dst:  # every other ticket: faster
+        rows = list(csv.DictReader(src))
+        writer = csv.DictWriter(dst, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[::2])
+    bundle = train([root / "tickets.csv"], root / "model", settings=settings, embedder=use_embedder,
                    options=TrainOptions(targets=["category"], cv=3, mlflow=False, owners=DEMO / "owners.yaml",
                                         refit_full=False)).bundle
     triage = open_triage(bundle, settings, embedder=use_embedder)
