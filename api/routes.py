@@ -25,11 +25,12 @@ from triage import Triage
 from triage._data import parse_datetime
 from triage._review import closest, known_values, ticket_known
 from triage.errors import BundleError
+from triage.results import EscalationResult, TicketResult
 
 router = APIRouter()
 
 
-def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> list[dict[str, Any]]:
+def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> list[TicketResult]:
     records = [t.model_dump() for t in tickets]
     with state.lock:
         results = triage.classify(records, batch_size=state.settings.batch_size)
@@ -41,14 +42,14 @@ def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> li
 
 @router.post("/v1/classify", response_model=TriageResult, response_model_exclude_unset=True,
              summary="Triage one ticket", tags=["triage"])
-def classify(ticket: TicketIn, state: StateDep, triage: TriageDep) -> dict[str, Any]:
+def classify(ticket: TicketIn, state: StateDep, triage: TriageDep) -> TicketResult:
     return _classify(state, triage, [ticket])[0]
 
 
 @router.post("/v1/classify/batch", response_model=list[TriageResult], response_model_exclude_unset=True,
              summary="Triage a list of tickets", tags=["triage"])
 def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
-                   triage: TriageDep) -> list[dict[str, Any]]:
+                   triage: TriageDep) -> list[TicketResult]:
     if len(tickets) > state.settings.max_batch:
         raise HTTPException(413, f"{len(tickets)} tickets in one batch; the limit is {state.settings.max_batch} "
                                  "(TRIAGE_MAX_BATCH). Send several smaller batches.")
@@ -60,7 +61,8 @@ def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
              responses={404: {"description": "The bundle has no completeness scorer"}})
 def escalation_score(ticket: TicketIn, state: StateDep, triage: TriageDep,
                      threshold: Annotated[float | None, Query(ge=0, le=1, description="Override the ready "
-                                                              "threshold for this call.")] = None) -> dict[str, Any]:
+                                                              "threshold for this call.")] = None,
+                     ) -> EscalationResult:
     try:
         with state.lock:
             return {**triage.score_escalation(ticket.model_dump(), threshold=threshold), "truncated": ticket.cut}

@@ -80,6 +80,8 @@ class TicketIn(CutText):
         return self
 
 
+# The result models below declare `triage.results` (what the heads build and `Triage` assembles) again, with
+# descriptions and bounds for the OpenAPI schema; tests/test_results.py holds both to the same fields.
 class TopItem(BaseModel):
     value: str
     p: float = Field(ge=0, le=1)

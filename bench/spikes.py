@@ -35,6 +35,7 @@ from training.recurring import build_history_seed  # noqa: E402
 from triage import CachedEmbedder, Settings, load_embedder, load_tickets, ticket_text  # noqa: E402
 from triage._recurring import open_recurring  # noqa: E402
 from triage._spike import SpikeConfig  # noqa: E402
+from triage.results import Prediction  # noqa: E402
 
 WEEK = 7 * 86400.0
 from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
@@ -103,7 +104,7 @@ def replay(df: pd.DataFrame, vecs: np.ndarray, cut: int, embedder_id: str, burst
         recurring = seeded(df, vecs, cut, Path(tmp), embedder_id)
         t0 = time.perf_counter()
         for t, tid, subject, text, vec in live:
-            recurring.observe([{"id": tid, "created_at": t, "subject": subject}], vec[None, :], [text], [{}])
+            recurring.observe([{"id": tid, "created_at": t, "subject": subject}], vec[None, :], [text], [Prediction()])
         seconds = time.perf_counter() - t0
         opened = [e for e in recurring.spike.sender.events if e.kind == "open"]
         threshold = recurring.spike.threshold

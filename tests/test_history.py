@@ -14,6 +14,7 @@ import pytest
 
 from triage._history import HistoryRecord, TicketHistory, to_epoch
 from triage.errors import HistoryError
+from triage.results import Prediction
 
 from .conftest import REPO
 
@@ -183,7 +184,7 @@ def test_a_retrained_bundle_joins_the_live_history_without_losing_classified_tic
     rec = open_recurring(first, {"model_version": "v1", "embedder": {"id": "test-embedder"}}, 16, live=live)
     assert rec is not None and len(rec.history) == 40 and (first / SEED).exists()
     rec.observe([{"id": "NEW-1", "created_at": "2030-01-01T00:00:00Z", "subject": "x"}], vecs[50:51], ["new one"],
-                [{}])
+                [Prediction()])
     rec.close()
     second = bundle("v2", 45, "new fix")
     rec = open_recurring(second, {"model_version": "v2", "embedder": {"id": "test-embedder"}}, 16, live=live)

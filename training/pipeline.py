@@ -157,7 +157,7 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
             raise DataError(str(exc), field=target) from exc
         metrics[target], head_plots = evaluate_head(head, feats, df, test_idx, plot_dir)
         plots += head_plots
-        if head.dropped_classes_ and target not in AUTO_HEADS:  # module/owner: see training/_drift.py
+        if head.dropped_classes_ and head.slot == "label":  # module/owner: see training/_drift.py
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
         heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts, head) if opts.refit_full else head
     answers = [heads[t].abstain_.sentence(t) for t in targets]

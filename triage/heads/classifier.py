@@ -10,6 +10,7 @@ seconds where an exact solver takes minutes, with equal or better macro-F1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from triage.heads._abstain import (
 )
 from triage.heads._features import FeatureKind, lexical_union, shared_transform
 from triage.heads.base import Features, label_result
+from triage.results import LabelResult, Slot
 
 
 class LabelHead(BaseEstimator):  # type: ignore[misc]
@@ -187,7 +189,12 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         """Most likely label for every ticket, ignoring the abstain threshold."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]  # type: ignore[no-any-return]
 
-    def predict_results(self, X: Features) -> list[dict[str, Any]]:
+    @property
+    def slot(self) -> Slot:
+        """A label head's output goes under `labels`, by its name."""
+        return "label"
+
+    def predict_results(self, X: Features) -> Sequence[LabelResult]:
         """Contract §4 objects: value (None when abstaining), confidence, top-k."""
         return label_result(self.classes_, self.predict_proba(X), self.threshold_, self.top_k)
 

@@ -26,6 +26,7 @@ from triage.heads._features import title_of, title_vectorizer
 from triage.heads._support import Memory, top_terms
 from triage.heads.base import Features, label_result
 from triage.heads.classifier import LabelHead
+from triage.results import OwnerResult, Slot
 
 
 def parents_of(label: str, separator: str) -> list[str]:
@@ -145,10 +146,15 @@ class ModuleHead(LabelHead):
     def predict_proba(self, X: Features) -> np.ndarray:
         return self._proba(X)[0]
 
-    def predict_results(self, X: Features) -> list[dict[str, Any]]:
+    @property
+    def slot(self) -> Slot:
+        """The owner head is this head on the `owner` column (`OwnerHead`); any other target names a module."""
+        return "owner" if self.target == "owner" else "module"
+
+    def predict_results(self, X: Features) -> list[OwnerResult]:
         """Contract §4 objects plus `level` (module or parent) and `evidence` (tickets, terms)."""
         probs, idx, sims = self._proba(X)
-        results = label_result(self.classes_, probs, self.threshold_, self.top_k)
+        results: list[OwnerResult] = [{**r} for r in label_result(self.classes_, probs, self.threshold_, self.top_k)]
         lexical = self._blocks(X)[0] if self.lexical_ is not None else None
         for i, res in enumerate(results):
             if self.separator:
@@ -181,7 +187,7 @@ class ModuleHead(LabelHead):
         return np.asarray([i for i, c in enumerate(self.classes_)
                            if c == value or (prefix is not None and str(c).startswith(prefix))], dtype=int)
 
-    def _maybe_parent(self, res: dict[str, Any], row: np.ndarray) -> None:
+    def _maybe_parent(self, res: OwnerResult, row: np.ndarray) -> None:
         """When no leaf is sure enough but a parent is, answer with the parent and say so."""
         if not res["abstained"] or not self.separator:
             return
@@ -190,9 +196,9 @@ class ModuleHead(LabelHead):
             members = self._members(parent)
             mass = float(row[members].sum())
             if len(members) >= 2 and mass >= self.threshold_:
-                res.update(value=parent, confidence=round(mass, 4), abstained=False, level="parent",
-                           note=f"probability is spread among {len(members)} sub-modules of '{parent}' "
-                                f"(best: '{top}' {row.max():.2f}); answering with the parent")
+                res.update({"value": parent, "confidence": round(mass, 4), "abstained": False, "level": "parent",
+                            "note": f"probability is spread among {len(members)} sub-modules of '{parent}' "
+                                    f"(best: '{top}' {row.max():.2f}); answering with the parent"})
                 return
 
     def summary(self) -> dict[str, Any]:
