@@ -1,10 +1,11 @@
 """Who may call what: API keys with roles, HMAC-signed webhooks, per-key rate limits.
 
-One table, `ROUTE_ROLES`, says which roles may call each route; one dependency, `authorize`, applied to
-the whole app, enforces it. A route missing from the table is refused (403) rather than left open, so a
-new endpoint joins the security harness by adding one line here (tests/test_auth.py checks every route
-of the app is listed). Keys are stored as SHA-256 digests only: they are 256-bit random tokens, so a
-slow password hash would add latency without adding safety, and the digest doubles as the lookup key.
+Each route declares its roles where it is declared: `dependencies=[requires("agent")]` (api/routes.py).
+One app-wide dependency, `authorize`, identifies the caller, refuses (403) any route that declares no
+roles rather than leaving it open, checks the role and the rate; so a new endpoint cannot be reachable
+without a decision about who may call it (tests/test_auth.py walks every route of the app). Keys are
+stored as SHA-256 digests only: they are 256-bit random tokens, so a slow password hash would add
+latency without adding safety, and the digest doubles as the lookup key.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.routing import APIRoute
 
 from api._keys import ROLES, check_settings, hash_key
 from triage import Settings
@@ -27,32 +29,40 @@ from triage.errors import TriageError
 
 log = logging.getLogger("triage.api.auth")
 
-ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
-    ("POST", "/v1/classify"): frozenset({"helpdesk", "agent"}),
-    ("POST", "/v1/classify/batch"): frozenset({"helpdesk", "agent"}),
-    ("POST", "/v1/kb/search"): frozenset({"agent"}),
-    ("POST", "/v1/escalations/score"): frozenset({"agent"}),
-    ("POST", "/v1/feedback"): frozenset({"l3"}),
-    ("GET", "/v1/feedback"): frozenset({"l3", "analyst"}),  # reviewers see each other's votes; analysts audit
-    ("GET", "/v1/problems"): frozenset({"agent", "analyst"}),
-    ("GET", "/v1/model"): frozenset({"analyst"}),
-    ("GET", "/v1/reports/*"): frozenset({"analyst"}),  # "/*": every path under the prefix
-    ("POST", "/v1/reports/*"): frozenset({"analyst"}),
-    ("POST", "/v1/admin/reload"): frozenset({"analyst"}),
-    ("GET", "/metrics"): frozenset({"analyst"}),
-}
 # Open to anyone: liveness for orchestrators, and the schema (it is not a secret; integrators and the fuzzer read it).
 PUBLIC = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
 
 
-def roles_for(method: str, path: str) -> frozenset[str] | None:
-    """The roles allowed on a route template; None when the table does not list it."""
-    if (method, path) in ROUTE_ROLES:
-        return ROUTE_ROLES[(method, path)]
-    for (m, pattern), roles in ROUTE_ROLES.items():
-        if m == method and pattern.endswith("/*") and (path + "/").startswith(pattern[:-1]):
-            return roles
+class Roles:
+    """The roles a route admits, as a marker dependency declared with the route (see `requires`)."""
+
+    def __init__(self, *roles: str) -> None:
+        unknown = set(roles) - set(ROLES)
+        if not roles or unknown:
+            raise ValueError(f"a route needs one or more of {ROLES}; got {sorted(roles)}")
+        self.roles = frozenset(roles)
+
+    async def __call__(self) -> None:
+        """Checked by `authorize`, which runs first and knows the caller; nothing left to do here."""
+
+
+def requires(*roles: str) -> Any:
+    """`dependencies=[requires("agent", "analyst")]` on a route: who may call it (403 for anyone else)."""
+    return Depends(Roles(*roles))
+
+
+def roles_of(route: Any) -> frozenset[str] | None:
+    """The roles a route declared; None when it declared none (it is then refused)."""
+    for dep in getattr(getattr(route, "dependant", None), "dependencies", ()):
+        if isinstance(dep.call, Roles):
+            return dep.call.roles
     return None
+
+
+def route_roles(app: Any) -> dict[tuple[str, str], frozenset[str] | None]:
+    """(method, path) -> declared roles for every API route of `app` (for the OpenAPI and the tests)."""
+    return {(method, route.path): roles_of(route) for route in app.routes
+            if isinstance(route, APIRoute) for method in sorted(route.methods or ())}
 
 
 @dataclass(frozen=True)
@@ -148,10 +158,10 @@ async def authorize(request: Request) -> Principal:
                                 headers={"WWW-Authenticate": "Bearer"})
         principal = found
     request.state.principal = principal
-    allowed = roles_for(request.method, path)
+    allowed = roles_of(route)
     if allowed is None:
-        raise HTTPException(403, f"{request.method} {path} has no roles assigned (api/_auth.py ROUTE_ROLES); "
-                                 "refused until an administrator lists it")
+        raise HTTPException(403, f"{request.method} {path} declares no roles (dependencies=[requires(...)] where "
+                                 "the route is declared); refused until it does")
     if not ring.dev_mode and not principal.roles & allowed:
         raise HTTPException(403, f"key '{principal.name}' has role(s) {', '.join(sorted(principal.roles))}; "
                                  f"{request.method} {path} needs one of: {', '.join(sorted(allowed))}. "
@@ -179,13 +189,15 @@ def document_security(app: Any) -> None:
         schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
         schemes["bearer"] = {"type": "http", "scheme": "bearer", "description": "API key (`triage keys add`)"}
         schemes["apiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+        declared = route_roles(app)
         for path, ops in schema.get("paths", {}).items():
             if path in PUBLIC:
                 continue
             for method, op in ops.items():
-                roles = roles_for(method.upper(), path) or frozenset()
+                roles = declared.get((method.upper(), path)) or frozenset()
                 op["security"] = [{"bearer": []}, {"apiKey": []}]
                 op["description"] = (op.get("description") or "") + f"\n\nRoles: {', '.join(sorted(roles))}."
+                op["x-roles"] = sorted(roles)  # machine-readable, for clients and the fuzzer
                 answers = op.setdefault("responses", {})
                 for code, text in (("401", "No or unknown credentials"), ("403", "The key lacks the role"),
                                    ("429", "Rate limit reached; see Retry-After"), ("413", "Request too large"),

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from triage._privacy import mask
+from triage.errors import BundleError, HistoryError, TriageError
 
 EXCERPT = 40  # characters of a refused value a caller gets back, at most
 MAX_ERRORS = 50  # a 256-ticket batch with a bad field in each needs no 256 lines to be understood
@@ -68,5 +69,21 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
+# The library's errors a route can meet, mapped once to an answer (most specific first). Anything else
+# is a bug and stays a 500, so it is seen.
+STATUS: tuple[tuple[type[TriageError], int], ...] = ((BundleError, 404), (HistoryError, 503))
+
+
+async def triage_error(request: Request, exc: Exception) -> JSONResponse:
+    """A TriageError raised by a route: its status (ReloadError carries one) and its message."""
+    assert isinstance(exc, TriageError)
+    status = getattr(exc, "status", None) or next((code for kind, code in STATUS if isinstance(exc, kind)), None)
+    if status is None:
+        raise exc
+    return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+
 def install(app: FastAPI) -> None:
+    """The app's exception handlers: the error hierarchy is mapped here, not route by route."""
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(TriageError, triage_error)

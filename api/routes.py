@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query, Response
 
+from api._auth import requires
 from api._errors import excerpt
 from api.deps import FeedbackDep, FeedbackReaderDep, StateDep, TriageDep
 from api.schemas import (
@@ -24,7 +25,6 @@ from api.schemas import (
 from triage import Triage
 from triage._data import parse_datetime
 from triage._review import closest, known_values, ticket_known
-from triage.errors import BundleError
 from triage.results import EscalationResult, TicketResult
 
 router = APIRouter()
@@ -40,13 +40,15 @@ def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn]) -> li
     return results
 
 
-@router.post("/v1/classify", response_model=TriageResult, response_model_exclude_unset=True,
+@router.post("/v1/classify", dependencies=[requires("helpdesk", "agent")],
+             response_model=TriageResult, response_model_exclude_unset=True,
              summary="Triage one ticket", tags=["triage"])
 def classify(ticket: TicketIn, state: StateDep, triage: TriageDep) -> TicketResult:
     return _classify(state, triage, [ticket])[0]
 
 
-@router.post("/v1/classify/batch", response_model=list[TriageResult], response_model_exclude_unset=True,
+@router.post("/v1/classify/batch", dependencies=[requires("helpdesk", "agent")],
+             response_model=list[TriageResult], response_model_exclude_unset=True,
              summary="Triage a list of tickets", tags=["triage"])
 def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
                    triage: TriageDep) -> list[TicketResult]:
@@ -56,21 +58,20 @@ def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
     return _classify(state, triage, tickets)
 
 
-@router.post("/v1/escalations/score", response_model=EscalationOut, tags=["triage"],
+@router.post("/v1/escalations/score", dependencies=[requires("agent")],
+             response_model=EscalationOut, tags=["triage"],
              summary="Is the escalation complete enough for L3?",
              responses={404: {"description": "The bundle has no completeness scorer"}})
 def escalation_score(ticket: TicketIn, state: StateDep, triage: TriageDep,
                      threshold: Annotated[float | None, Query(ge=0, le=1, description="Override the ready "
                                                               "threshold for this call.")] = None,
                      ) -> EscalationResult:
-    try:
-        with state.lock:
-            return {**triage.score_escalation(ticket.model_dump(), threshold=threshold), "truncated": ticket.cut}
-    except BundleError as exc:
-        raise HTTPException(404, str(exc)) from exc
+    with state.lock:  # a bundle without a completeness scorer: BundleError, a 404 (api/_errors.py)
+        return {**triage.score_escalation(ticket.model_dump(), threshold=threshold), "truncated": ticket.cut}
 
 
-@router.post("/v1/kb/search", response_model=KBSearchOut, summary="Search the knowledge base", tags=["kb"],
+@router.post("/v1/kb/search", dependencies=[requires("agent")],
+             response_model=KBSearchOut, summary="Search the knowledge base", tags=["kb"],
              responses={404: {"description": "No KB index is loaded"}})
 def kb_search(request: KBSearchIn, state: StateDep, triage: TriageDep) -> dict[str, Any]:
     if triage.kb is None:
@@ -81,7 +82,8 @@ def kb_search(request: KBSearchIn, state: StateDep, triage: TriageDep) -> dict[s
                 "truncated": request.cut}
 
 
-@router.post("/v1/feedback", response_model=FeedbackOut, status_code=201, tags=["review"],
+@router.post("/v1/feedback", dependencies=[requires("l3")],
+             response_model=FeedbackOut, status_code=201, tags=["review"],
              summary="Confirm or correct a prediction (used by the next `triage train --feedback`)",
              responses={404: {"description": "The served model does not predict that field"},
                         422: {"description": "Invalid fields, or a `correct` value the model does not know "
@@ -116,7 +118,8 @@ def _unknown_value(triage: Triage, field: str, value: str, known: list[str]) -> 
                    f"is a new {field} (it is learned once enough tickets carry it)."}
 
 
-@router.get("/v1/feedback", response_model=FeedbackList, tags=["review"], summary="Stored reviews, newest first")
+@router.get("/v1/feedback", dependencies=[requires("l3", "analyst")],
+            response_model=FeedbackList, tags=["review"], summary="Stored reviews, newest first")
 def list_feedback(store: FeedbackReaderDep,
                   ticket_id: Annotated[str | None, Query(max_length=200)] = None,
                   field: Annotated[str | None, Query(max_length=200)] = None,
@@ -138,7 +141,8 @@ def list_feedback(store: FeedbackReaderDep,
     return {"items": [f.public() for f in found]}
 
 
-@router.get("/v1/problems", response_model=ProblemsOut, tags=["recurring"],
+@router.get("/v1/problems", dependencies=[requires("agent", "analyst")],
+            response_model=ProblemsOut, tags=["recurring"],
             summary="Known problems, most active first", responses={404: {"description": "No ticket history"}})
 def problems(state: StateDep, triage: TriageDep) -> dict[str, Any]:
     if triage.recurring is None:
@@ -148,7 +152,8 @@ def problems(state: StateDep, triage: TriageDep) -> dict[str, Any]:
         return {"problems": triage.recurring.problem_listing()}
 
 
-@router.get("/v1/model", response_model=ModelInfo, summary="Model version, training data and metrics",
+@router.get("/v1/model", dependencies=[requires("analyst")],
+            response_model=ModelInfo, summary="Model version, training data and metrics",
             tags=["model"])
 def model_info(triage: TriageDep) -> dict[str, Any]:
     m = triage.manifest
