@@ -33,7 +33,7 @@ from sklearn.model_selection import StratifiedKFold
 from triage import CachedEmbedder, Settings, load_embedder, load_tickets
 from triage._data import ticket_text
 from triage.heads import Features
-from triage.heads._evidence import ITEMS, cue_levels, find_cues
+from triage.heads._cues import ITEMS, cue_levels, find_cues
 from triage.heads.completeness import DEFAULT_TABLE, CompletenessHead, fit_table
 
 REPO = Path(__file__).resolve().parents[1]

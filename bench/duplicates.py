@@ -29,11 +29,12 @@ sys.path.insert(0, str(REPO))
 
 from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
 
-from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_tickets  # noqa: E402
+from triage import CachedEmbedder, ColumnMapping, Settings, load_embedder, load_tickets  # noqa: E402
 from triage._history import HistoryRecord, TicketHistory, to_epoch  # noqa: E402
 
 DATA = shared_datasets() / "hadoop-duplicates"
-MAPPING = Mapping(columns={"id": "Issue id", "subject": "Summary", "body": "Description", "created_at": "Created"})
+MAPPING = ColumnMapping(columns={"id": "Issue id", "subject": "Summary", "body": "Description",
+                                 "created_at": "Created"})
 MODES = {"fused": ("fused", 0.3), "dense": ("dense", 0.0), "bm25": ("bm25", 0.0), "lexical_pruned": ("lexical", 0.0),
          "fused_w0.15": ("fused", 0.15), "fused_w0.6": ("fused", 0.6)}
 K = 10

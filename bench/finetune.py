@@ -20,7 +20,7 @@ from sklearn.model_selection import train_test_split
 
 from training._metrics import head_metrics
 from training.finetune import finetune, finetuned_id, load_finetuned
-from triage import Mapping, Settings, load_embedder, load_tickets
+from triage import ColumnMapping, Settings, load_embedder, load_tickets
 from triage.heads import Features, LabelHead
 
 SHARED = shared_datasets()
@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--pairs-per-text", type=int, default=4)
     args = ap.parse_args()
     require_datasets("rutube-support-ru")
-    df = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], Mapping(columns={
+    df = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], ColumnMapping(columns={
         "body": "Вопрос пользователя", "category": "Классификатор 1 уровня"}))
     texts, y = df["text"].tolist(), df["category"].astype(str).str.strip().to_numpy(dtype=object)
     tr, te = train_test_split(np.arange(len(y)), test_size=0.25, stratify=y, random_state=0)

@@ -26,13 +26,13 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_union
 
 from training._metrics import head_metrics
-from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_tickets
+from triage import CachedEmbedder, ColumnMapping, Settings, load_embedder, load_tickets
 from triage.heads import Features, LabelHead
 from triage.heads.module import ModuleHead
 
 SHARED = shared_datasets()
 FIREFOX = SHARED / "firefox-components" / "Bugzilla_Firefox_Task3.csv"
-FIREFOX_MAP = Mapping(columns={"subject": "IssueTitle", "body": "Description", "module": "ComponentName"})
+FIREFOX_MAP = ColumnMapping(columns={"subject": "IssueTitle", "body": "Description", "module": "ComponentName"})
 PRECISION = 0.8
 
 

@@ -24,7 +24,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_union
 
 from training._metrics import head_metrics
-from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_tickets
+from triage import CachedEmbedder, ColumnMapping, Settings, load_embedder, load_tickets
 from triage.heads import Features, LabelHead
 
 SHARED = shared_datasets()
@@ -32,7 +32,7 @@ SHARED = shared_datasets()
 
 def datasets() -> list[tuple[str, Any, list[str]]]:
     multi = load_tickets(sorted(glob.glob(str(SHARED / "tickets-multilang" / "*.csv"))))
-    rutube = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], Mapping(columns={
+    rutube = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], ColumnMapping(columns={
         "body": "Вопрос пользователя", "category": "Классификатор 1 уровня"}))
     return [("tickets-multilang", multi, ["queue", "priority", "type"]),
             ("rutube-support-ru", rutube, ["category"])]

@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from triage import Mapping, Settings, load_embedder, load_tickets
+from triage import ColumnMapping, Settings, load_embedder, load_tickets
 
 REPO = Path(__file__).resolve().parents[1]
 from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
@@ -38,7 +38,7 @@ SHARED = shared_datasets()
 def tickets(n: int, short: bool = False) -> list[dict[str, Any]]:
     """Long: tickets-multilang (LLM-written, ~540 characters). Short: real RUTUBE user questions."""
     if short:
-        mapping = Mapping(columns={"body": "Вопрос пользователя"})
+        mapping = ColumnMapping(columns={"body": "Вопрос пользователя"})
         df = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], mapping)
     else:
         df = load_tickets(sorted(glob.glob(str(SHARED / "tickets-multilang" / "*.csv"))))

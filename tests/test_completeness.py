@@ -12,7 +12,7 @@ import pytest
 
 from triage._data import load_tickets, ticket_text
 from triage.heads import Features
-from triage.heads._evidence import ITEMS, find_cues
+from triage.heads._cues import ITEMS, find_cues
 from triage.heads.completeness import CompletenessHead
 
 from .conftest import REPO, SHARED

@@ -16,7 +16,7 @@ from triage import Settings, Triage, load_triage
 from triage._bundle import read_manifest
 from triage._data import load_tickets
 from triage.heads import Features
-from triage.heads._evidence import ITEMS
+from triage.heads._cues import ITEMS
 from triage.heads.completeness import CompletenessHead
 
 from .conftest import REPO

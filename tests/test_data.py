@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from triage import Mapping, load_tickets
+from triage import ColumnMapping, load_tickets
 from triage._data import parse_datetime
 from triage.errors import DataError, MappingError
 
@@ -69,7 +69,8 @@ def test_parquet_roundtrip_and_missing_ids(tmp_path: Path) -> None:
 
 def test_mapping_applies_and_dates_parse_jira_style(tmp_path: Path) -> None:
     src = REAL / "hadoop-duplicates" / "issues.csv"  # real Apache Jira issues (CC BY 4.0), Jira's own dates
-    mapping = Mapping(columns={"id": "Issue id", "subject": "Summary", "body": "Description", "created_at": "Created"})
+    mapping = ColumnMapping(columns={"id": "Issue id", "subject": "Summary", "body": "Description",
+                                     "created_at": "Created"})
     df = load_tickets([src], mapping)
     assert len(df) == 400
     first = df.iloc[0]
@@ -82,14 +83,14 @@ def test_mapping_naming_a_missing_column(tmp_path: Path) -> None:
     cfg = write(tmp_path / "m.yaml", 'columns:\n  subject: "Summary"\n  module: "Component/s"\n')
     f = write(tmp_path / "t.csv", "Summary,Other\nx,y\n")
     with pytest.raises(MappingError) as err:
-        load_tickets([f], Mapping.load(cfg))
+        load_tickets([f], ColumnMapping.load(cfg))
     assert "Component/s" in str(err.value) and err.value.field == "module"
 
 
 def test_mapping_file_with_unknown_key(tmp_path: Path) -> None:
     cfg = write(tmp_path / "m.yaml", "colums:\n  id: X\n")
     with pytest.raises(MappingError, match="unknown keys"):
-        Mapping.load(cfg)
+        ColumnMapping.load(cfg)
 
 
 def test_parse_datetime_formats() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage import CachedEmbedder, Mapping, load_tickets
-from triage.heads import Features, ModuleHead, OwnerHead
+from triage import CachedEmbedder, ColumnMapping, load_tickets
+from triage.heads import Features, ModuleHead, owner_head
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "tickets.csv"
 FAST = {"alpha": 1e-4, "dense_weight": 2.0, "cv": 3}
@@ -16,7 +16,7 @@ FAST = {"alpha": 1e-4, "dense_weight": 2.0, "cv": 3}
 
 @pytest.fixture(scope="module")
 def demo(use_embedder, cache_dir):  # type: ignore[no-untyped-def]
-    df = load_tickets([DEMO], Mapping())
+    df = load_tickets([DEMO], ColumnMapping())
     cached = CachedEmbedder(use_embedder, cache_dir / "embeddings.sqlite")  # shared with the bundle in test_feedback
     feats = Features(df["text"].tolist(), cached.encode(df["text"].tolist(), kind="query"))
     cached.close()
@@ -106,7 +106,7 @@ def test_owner_head_learns_who_resolved_similar_tickets(demo) -> None:  # type: 
     rows = np.arange(len(df))
     train, test = rows[rows % 4 != 0], rows[rows % 4 == 0]
     y = df["owner"].to_numpy(dtype=object)
-    head = OwnerHead(**FAST).fit(feats.subset(train), y[train], tickets=_tickets(df, train))
+    head = owner_head(**FAST).fit(feats.subset(train), y[train], tickets=_tickets(df, train))
     assert head.target == "owner" and head.separator is None
     res = head.predict_results(feats.subset(test))
     assert all("level" not in r for r in res)

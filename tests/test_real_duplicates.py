@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from triage import Mapping, load_tickets
+from triage import ColumnMapping, load_tickets
 from triage._history import HistoryRecord, TicketHistory, to_epoch
 
 
@@ -28,7 +28,7 @@ def earlier_duplicates(links: Path, created: dict[str, float]) -> dict[str, set[
 
 def test_linked_duplicates_are_found_among_earlier_issues(hadoop_slice, use_embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     issues, links, mapping = hadoop_slice
-    df = load_tickets([issues], Mapping.load(mapping))
+    df = load_tickets([issues], ColumnMapping.load(mapping))
     created = {tid: to_epoch(at) for tid, at in zip(df["id"], df["created_at"], strict=True)}
     gold = earlier_duplicates(links, created)  # type: ignore[arg-type]
     assert len(gold) >= 50  # both sides of every link are in the slice

@@ -21,12 +21,12 @@ from training._feedback import apply_feedback
 from training.options import TrainOptions
 from triage.heads import LabelHead
 from triage.heads.module import ModuleHead
-from triage.heads.owner import OwnerHead
+from triage.heads.owner import owner_head
 from triage.owners import OwnersMap, load_owners
 
 OWNERS_FILE = "owners.yaml"
 # the contract §3 columns that get the neighbour-blending heads (their slots: `module`, `owner`)
-NEIGHBOUR_HEADS: dict[str, Callable[..., ModuleHead]] = {"module": ModuleHead, "owner": OwnerHead}
+NEIGHBOUR_HEADS: dict[str, Callable[..., ModuleHead]] = {"module": ModuleHead, "owner": owner_head}
 
 
 def make_head(target: str, opts: TrainOptions) -> LabelHead:

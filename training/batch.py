@@ -16,7 +16,7 @@ from training.completeness import evaluate as completeness_metrics
 from training.completeness import has_completeness_labels
 from training.pipeline import evaluate_head
 from triage import Triage, open_triage
-from triage._data import Mapping, load_tickets
+from triage._data import ColumnMapping, load_tickets
 from triage._history import order_times
 from triage.settings import Settings
 
@@ -28,7 +28,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return df[cols].to_dict(orient="records")  # type: ignore[return-value]
 
 
-def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | None = None,
+def predict_file(model: Path, input: Path, output: Path, *, mapping: ColumnMapping | None = None,
                  settings: Settings | None = None, batch: int = 256, kb: Path | None = None) -> int:
     """Classify in created_at order (input order where absent); write atomically."""
     settings = settings or Settings()
@@ -48,7 +48,7 @@ def predict_file(model: Path, input: Path, output: Path, *, mapping: Mapping | N
     return len(records)
 
 
-def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | None = None,
+def evaluate_file(model: Path, data: Path, report: Path, *, mapping: ColumnMapping | None = None,
                   settings: Settings | None = None, kb: Path | None = None) -> dict[str, dict[str, Any]]:
     """Metrics and plots for every head whose label column the data has (and the KB's, given one)."""
     settings = settings or Settings()

@@ -16,7 +16,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 from triage._data import parse_bool
 from triage.errors import DataError
 from triage.heads import Features
-from triage.heads._evidence import ITEMS
+from triage.heads._cues import ITEMS
 from triage.heads.completeness import CompletenessHead
 
 ALIASES = {"has_s2r": "steps_to_reproduce", "has_eb": "expected_behavior", "has_ob": "observed_behavior"}

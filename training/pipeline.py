@@ -21,7 +21,7 @@ from training._plots import plot_confusion, plot_risk_coverage
 from training.completeness import fit_completeness
 from training.options import TrainOptions  # also re-exported: `from training.pipeline import TrainOptions`
 from training.recurring import SEED, build_history_seed
-from triage._data import Mapping, load_tickets
+from triage._data import ColumnMapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, load_embedder
 from triage._history import order_times
 from triage.errors import DataError
@@ -129,9 +129,9 @@ def embed_all(embedder: Embedder, texts: list[str], batch_size: int) -> Features
     return Features(texts, dense)
 
 
-def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, options: TrainOptions | None = None,
+def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None, options: TrainOptions | None = None,
           settings: Settings | None = None, embedder: Embedder | None = None) -> TrainResult:
-    opts, settings, mapping = options or TrainOptions(), settings or Settings(), mapping or Mapping()
+    opts, settings, mapping = options or TrainOptions(), settings or Settings(), mapping or ColumnMapping()
     df = load_tickets(paths, mapping)
     targets = resolve_targets(df, [*opts.targets, *mapping.targets])
     df, module_extra = apply_module_options(df, targets, out, opts)

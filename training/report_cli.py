@@ -18,7 +18,7 @@ import typer
 
 from training._plots import _save
 from triage._cli_common import ConfigOpt, cli_settings, console, exits, mapping_from
-from triage.heads._evidence import ITEMS
+from triage.heads._cues import ITEMS
 
 report_app = typer.Typer(help="Reports: how complete escalations are (`escalations`), how reviewers judged the "
                          "suggestions (`feedback`).", no_args_is_help=True)

@@ -62,6 +62,6 @@ def error(message: str) -> None:
 
 
 def mapping_from(config: Path | None) -> Any:
-    from triage._data import Mapping
+    from triage._data import ColumnMapping
 
-    return Mapping.load(config) if config else None
+    return ColumnMapping.load(config) if config else None

@@ -31,7 +31,7 @@ _MAX_REPORTED = 10
 
 
 @dataclass
-class Mapping:
+class ColumnMapping:
     """How a foreign export's columns map to canonical names (contract §1)."""
 
     columns: dict[str, str] = field(default_factory=dict)  # canonical -> source column
@@ -39,7 +39,7 @@ class Mapping:
     source: str | None = None
 
     @classmethod
-    def load(cls, path: str | Path) -> Mapping:
+    def load(cls, path: str | Path) -> ColumnMapping:
         path = Path(path)
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -181,12 +181,12 @@ def ticket_text(subject: str | None, body: str | None) -> str:
     return "\n".join(p for p in (message_text(subject).replace("\n", " "), message_text(body)) if p)
 
 
-def load_tickets(paths: Sequence[str | Path], mapping: Mapping | None = None) -> pd.DataFrame:
+def load_tickets(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> pd.DataFrame:
     """Read, map and validate ticket files into one frame with canonical columns.
 
     All rows are checked before returning; up to ten errors are reported at once.
     """
-    mapping = mapping or Mapping()
+    mapping = mapping or ColumnMapping()
     rows: list[dict[str, Any]] = []
     errors: list[DataError] = []
     total_errors = 0

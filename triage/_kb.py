@@ -17,7 +17,7 @@ import pandas as pd
 
 from kb_index import Article, KBHit, KBIndex, QdrantSettings, article_text, read_folder
 from kb_index.errors import SourceError
-from triage._data import Mapping, load_tickets, read_records
+from triage._data import ColumnMapping, load_tickets, read_records
 from triage._embedding import Embedder
 from triage.errors import DataError, DataErrors
 
@@ -25,9 +25,9 @@ KB_FIELDS = ("id", "title", "body", "url", "category")
 _MAX_REPORTED = 10
 
 
-def load_articles(paths: Sequence[str | Path], mapping: Mapping | None = None) -> list[Article]:
+def load_articles(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> list[Article]:
     """Articles from folders (.md/.txt/.html) and tables (CSV/JSONL/Parquet with id, title, body)."""
-    mapping = mapping or Mapping()
+    mapping = mapping or ColumnMapping()
     articles: list[Article] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -43,7 +43,7 @@ def load_articles(paths: Sequence[str | Path], mapping: Mapping | None = None) -
     return articles
 
 
-def _table_articles(path: Path, mapping: Mapping) -> list[Article]:
+def _table_articles(path: Path, mapping: ColumnMapping) -> list[Article]:
     out: list[Article] = []
     errors: list[DataError] = []
     total = 0
@@ -76,7 +76,7 @@ def _table_articles(path: Path, mapping: Mapping) -> list[Article]:
     return out
 
 
-def load_answers(paths: Sequence[str | Path], mapping: Mapping | None = None) -> list[Article]:
+def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> list[Article]:
     """Past tickets with a developer's answer, as a second source of suggestions ('ticket:<id>')."""
     tickets = load_tickets(paths, mapping)
     if "answer" not in tickets.columns:

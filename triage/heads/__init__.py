@@ -3,6 +3,6 @@
 from triage.heads.base import Features
 from triage.heads.classifier import LabelHead
 from triage.heads.module import ModuleHead
-from triage.heads.owner import OwnerHead
+from triage.heads.owner import owner_head
 
-__all__ = ["Features", "LabelHead", "ModuleHead", "OwnerHead"]
+__all__ = ["Features", "LabelHead", "ModuleHead", "owner_head"]

@@ -32,7 +32,7 @@ from sklearn.preprocessing import StandardScaler
 
 from triage._lang import detect_language
 from triage.errors import NotTrainedError
-from triage.heads._evidence import (
+from triage.heads._cues import (
     ITEMS,
     best_cue,
     cue_features,

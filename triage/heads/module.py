@@ -22,8 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from triage.heads._abstain import MIN_COVERAGE, apply_temperature
+from triage.heads._evidence import Memory, top_terms
 from triage.heads._features import title_of, title_vectorizer
-from triage.heads._support import Memory, top_terms
 from triage.heads.base import Features, label_result
 from triage.heads.classifier import LabelHead
 from triage.results import OwnerResult, Slot
@@ -148,7 +148,7 @@ class ModuleHead(LabelHead):
 
     @property
     def slot(self) -> Slot:
-        """The owner head is this head on the `owner` column (`OwnerHead`); any other target names a module."""
+        """The owner head is this head on the `owner` column (`owner_head`); any other target names a module."""
         return "owner" if self.target == "owner" else "module"
 
     def predict_results(self, X: Features) -> list[OwnerResult]:

@@ -15,6 +15,10 @@ from typing import Any
 from triage.heads.module import ModuleHead
 
 
-def OwnerHead(**params: Any) -> ModuleHead:
-    """A `ModuleHead` for the `owner` target; people and teams have no parent to fall back to."""
+def owner_head(**params: Any) -> ModuleHead:
+    """A `ModuleHead` for the `owner` target; people and teams have no parent to fall back to.
+
+    A factory, not a subclass: the owner head *is* a module head with other defaults, so it keeps the
+    estimator's full parameter list (`get_params`, `set_params`) and bundles pickle one class.
+    """
     return ModuleHead(**{"target": "owner", "separator": None, **params})
