@@ -90,8 +90,7 @@ def _bound(check: Any, label: str, mode: Any) -> Any:
 def main() -> None:
     import schemathesis
 
-    from tests._secure import KEYS, keys_env
-    from tests._server import serve
+    from api.testing import KEYS, keys_env, serve
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True, help="Bundle to serve.")

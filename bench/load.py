@@ -8,7 +8,7 @@ Bounded in time and count. Tickets: held-out rows of tickets-multilang (EN/DE/..
 support questions (RU), never seen in training of the bundle built by the command below.
 
     .venv/bin/python -m training.cli train --data /tmp/train.csv --target queue --target priority --out /tmp/model
-    .venv/bin/python bench/load.py --model /tmp/model --out bench/results/load.json
+    .venv/bin/python bench/load.py --model /tmp/model --out bench/results/load_label_heads.json
 """
 
 from __future__ import annotations
@@ -87,8 +87,7 @@ def run_rate(client: Client, pool: list[dict[str, str]], rate: float, seconds: f
 
 
 def main() -> None:
-    from tests._secure import KEYS, keys_env
-    from tests._server import serve
+    from api.testing import KEYS, keys_env, serve
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, required=True)
@@ -98,7 +97,7 @@ def main() -> None:
     parser.add_argument("--step-seconds", type=float, default=20)
     parser.add_argument("--p95-target-ms", type=float, default=100)
     parser.add_argument("--skip-multilang", type=int, default=2000, help="Rows used for training the bundle.")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load.json")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "load_label_heads.json")
     parser.add_argument("--server-log", type=Path, default=Path("/tmp/triage-load-server.log"),
                         help="The server's JSON log (one line per request, as in production).")
     args = parser.parse_args()

@@ -7,18 +7,11 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api._keys import hash_key
 from api.app import create_app
+from api.testing import KEYS, WEBHOOK_SECRET, keys_env
 from triage import Settings, load_triage
 
-KEYS = {role: f"trg_test-{role}-key-0123456789abcdef" for role in ("helpdesk", "agent", "analyst", "l3")}
-KEYS["all"] = "trg_test-all-roles-key-0123456789abcdef"
-WEBHOOK_SECRET = "webhook-secret-for-tests-0123456789"
-
-
-def keys_env() -> str:
-    items = [f"{role}:{role}:{hash_key(key)}" for role, key in KEYS.items() if role != "all"]
-    return ",".join([*items, f"all:helpdesk+agent+analyst+l3:{hash_key(KEYS['all'])}"])
+__all__ = ["KEYS", "WEBHOOK_SECRET", "auth", "keys_env", "secure_client"]
 
 
 def secure_client(bundle: Path, embedder: Any, cache_dir: Path, *, history: bool = False,
