@@ -3,7 +3,7 @@
 Each route declares its roles where it is declared: `dependencies=[requires("agent")]` (api/routes.py).
 One app-wide dependency, `authorize`, identifies the caller, refuses (403) any route that declares no
 roles rather than leaving it open, checks the role and the rate; so a new endpoint cannot be reachable
-without a decision about who may call it (tests/test_auth.py walks every route of the app). Keys are
+without a decision about who may call it (tests/api/test_auth.py walks every route of the app). Keys are
 stored as SHA-256 digests only: they are 256-bit random tokens, so a slow password hash would add
 latency without adding safety, and the digest doubles as the lookup key.
 """

@@ -81,7 +81,7 @@ class TicketIn(CutText):
 
 
 # The result models below declare `triage.results` (what the heads build and `Triage` assembles) again, with
-# descriptions and bounds for the OpenAPI schema; tests/test_results.py holds both to the same fields.
+# descriptions and bounds for the OpenAPI schema; tests/triage/test_results.py holds both to the same fields.
 class TopItem(BaseModel):
     value: str
     p: float = Field(ge=0, le=1)

@@ -14,7 +14,7 @@ the output is byte-identical on every run:
 The code is the package ``scripts/demo_data``: ``source`` (loading and checking
 the material), ``writer`` (one ticket's text), ``tickets`` (which tickets
 exist: background, planted incidents, duplicates; the Jira-style sample) and
-``output`` (the files).  tests/test_demo_data.py checks that the committed
+``output`` (the files).  tests/training/test_demo_data.py checks that the committed
 data/demo/ is exactly what this script writes.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Results are plain dicts because they leave the service as JSON unchanged; these TypedDicts say which keys
 each part has, so mypy checks the heads that build them, `Triage` that assembles them, the history and the
 metrics that read them. `api/schemas.py` declares the same shapes as pydantic response models (with
-descriptions and bounds for the OpenAPI schema); `tests/test_results.py` holds the two to the same fields.
+descriptions and bounds for the OpenAPI schema); `tests/triage/test_results.py` holds the two to the same fields.
 
     TicketResult
     ├── labels: {name: LabelResult}         every head with slot "label"

@@ -11,7 +11,7 @@ import pytest
 
 from training.finetune import make_pairs
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def test_pairs_are_balanced_and_correct() -> None:

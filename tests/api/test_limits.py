@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from api._auth import KeyRing
 from triage._window import over_window
 
-from ._secure import auth, secure_client
+from .._secure import auth, secure_client
 
 
 @pytest.fixture(scope="module")

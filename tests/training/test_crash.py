@@ -17,7 +17,7 @@ import pytest
 from triage import Settings, load_triage
 from triage._kb import open_kb
 
-from .conftest import REAL, REPO
+from ..conftest import REAL, REPO
 
 pytestmark = pytest.mark.slow
 

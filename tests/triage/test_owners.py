@@ -10,7 +10,7 @@ from triage.errors import DataError
 from triage.owners import load_owners, parse_owners
 from triage.results import OwnerResult
 
-DEMO_OWNERS = Path(__file__).resolve().parents[1] / "data" / "demo" / "owners.yaml"
+DEMO_OWNERS = Path(__file__).resolve().parents[2] / "data" / "demo" / "owners.yaml"
 
 TEXT = """\
 modules:

@@ -19,7 +19,7 @@ from triage import Settings, Triage, open_triage
 from triage.heads.base import Head
 from triage.results import CompletenessResult, EscalationResult, LabelResult, TicketResult
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
 TICKETS = [
     {"id": "R-1", "created_at": "2031-01-05T09:00:00Z", "subject": "Не проходят входящие звонки",

@@ -19,7 +19,7 @@ from triage import open_triage
 from triage.errors import DataError
 from triage.feedback import SCHEMA_VERSION, FeedbackStore, open_feedback, resolve
 
-from ._small_bundle import small_bundle, small_settings
+from .._small_bundle import small_bundle, small_settings
 
 # The store as the first release wrote it (no user_version, no ticket_known / new_label), verbatim.
 OLD_SCHEMA = """

@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .conftest import REPO
-from .test_e2e import free_port, post, wait_ready
-from .test_recurring import serve, wait_for
+from ..conftest import REPO
+from ..test_e2e import free_port, post, wait_ready
+from ..triage.test_recurring import serve, wait_for
 
 BURST = ("Checkout fails with payment gateway error 502",
          "Order #{n} could not be paid, the gateway answers 502 Bad Gateway.")

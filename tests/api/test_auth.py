@@ -18,8 +18,8 @@ from api.app import create_app
 from triage import Settings
 from triage.errors import TriageError
 
-from ._secure import KEYS, WEBHOOK_SECRET, auth, secure_client
-from .conftest import REPO
+from .._secure import KEYS, WEBHOOK_SECRET, auth, secure_client
+from ..conftest import REPO
 
 TICKET = {"id": "A-1", "subject": "VPN не подключается", "body": "Ошибка 412 при входе"}
 

@@ -16,8 +16,8 @@ import yaml
 
 from api._keys import hash_key
 
-from ._secure import KEYS, auth, keys_env, secure_client
-from ._server import call, serve
+from .._secure import KEYS, auth, keys_env, secure_client
+from .._server import call, serve
 
 EARLY, LATE = "trg_early-key-0123456789abcdefghij", "trg_late-key-0123456789abcdefghijk"
 

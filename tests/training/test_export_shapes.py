@@ -13,7 +13,7 @@ import pytest
 
 from triage._data import read_records
 
-from ._shapes import SHAPES, demo_rows, run
+from .._shapes import SHAPES, demo_rows, run
 
 N = 60
 

@@ -15,7 +15,7 @@ from api.schemas import MAX_BODY
 from triage import open_triage
 from triage.feedback import open_feedback
 
-from ._small_bundle import small_bundle, small_settings
+from .._small_bundle import small_bundle, small_settings
 
 EMAIL = "ivan.petrov@example.com"
 SECRET_TEXT = f"Клиент {EMAIL}, тел. +7 912 345-67-89, договор 4815162342: не открывается 1С после обновления"

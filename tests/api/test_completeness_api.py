@@ -19,7 +19,7 @@ from triage.heads import Features
 from triage.heads._cues import ITEMS
 from triage.heads.completeness import CompletenessHead
 
-from .conftest import REPO
+from ..conftest import REPO
 
 RU_TICKET = {"id": "E-1", "subject": "Не формируется отчёт", "language": "ru",
              "body": "Шаги воспроизведения:\n1. Открыть отчёт «Валовая прибыль»\n2. Нажать «Сформировать»\n"

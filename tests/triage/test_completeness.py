@@ -15,7 +15,7 @@ from triage.heads import Features
 from triage.heads._cues import ITEMS, find_cues
 from triage.heads.completeness import CompletenessHead
 
-from .conftest import REPO, SHARED
+from ..conftest import REPO, SHARED
 
 RU_FULL = """1С: не формируется декларация по НДС
 Шаги воспроизведения:

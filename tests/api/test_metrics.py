@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from triage._logging import JsonFormatter
 
-from ._secure import auth, secure_client
+from .._secure import auth, secure_client
 
 SECRET_TEXT = "Мой телефон +7 912 345 67 89, пароль: Qwerty123"
 

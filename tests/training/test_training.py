@@ -128,7 +128,7 @@ def test_real_multilingual_tickets_train_a_type_head(tmp_path: Path, use_embedde
     from training.pipeline import TrainOptions, train
     from triage import Settings
 
-    from .conftest import SHARED
+    from ..conftest import SHARED
 
     src = SHARED / "tickets-multilang" / "dataset-tickets-multi-lang-4-20k.prefix.csv"
     data = tmp_path / "tickets.csv"

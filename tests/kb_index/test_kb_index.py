@@ -27,7 +27,7 @@ from kb_index import (
 from kb_index._lexical import BM25, TermCounts
 from kb_index.errors import EncoderMismatchError, IndexBusyError, IndexFormatError, SourceError
 
-from .conftest import DEMO, REAL, SHARED
+from ..conftest import DEMO, REAL, SHARED
 
 
 def test_markdown_is_cut_by_heading_and_keeps_its_place() -> None:

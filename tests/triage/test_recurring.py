@@ -188,7 +188,7 @@ def test_problems_group_tickets_of_one_cause() -> None:
 
 
 def test_problems_cli_lists_most_active_first(trained_bundle, tmp_path: Path, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    from .test_cli import run_cli
+    from ..training.test_cli import run_cli
 
     env = {"TRIAGE_CACHE_DIR": str(cache_dir), "TRIAGE_HISTORY_DB": str(tmp_path / "live.sqlite")}
     res = run_cli("problems", "--model", str(trained_bundle.bundle), "--now", "2026-10-01T00:00:00Z", "--json",

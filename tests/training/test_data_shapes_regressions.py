@@ -12,7 +12,7 @@ import pytest
 from training.pipeline import split
 from triage._history import order_times, to_epoch
 
-from ._shapes import SHAPES, demo_rows, run
+from .._shapes import SHAPES, demo_rows, run
 
 
 @pytest.fixture(scope="module")

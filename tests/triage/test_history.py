@@ -16,7 +16,7 @@ from triage._history import HistoryRecord, TicketHistory, to_epoch
 from triage.errors import HistoryError
 from triage.results import Prediction
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def record(i: int, vec: np.ndarray, text: str = "", **kw) -> HistoryRecord:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from triage import Settings, load_triage
 from triage.errors import DataError
 from triage.feedback import FeedbackStore, open_feedback
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo" / "tickets.csv"
 OWNERS = REPO / "data" / "demo" / "owners.yaml"
 
@@ -179,7 +179,7 @@ def test_report_feedback_acceptance_and_most_corrected(tmp_path: Path) -> None:
 
 
 def test_served_feedback_survives_kill_9_of_the_service(demo_bundle, tmp_path: Path, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    from .test_e2e import free_port, post, wait_ready
+    from ..test_e2e import free_port, post, wait_ready
 
     _, result = demo_bundle
     db = tmp_path / "served.sqlite"

@@ -10,7 +10,7 @@ import pytest
 from triage import CachedEmbedder, ColumnMapping, load_tickets
 from triage.heads import Features, ModuleHead, owner_head
 
-DEMO = Path(__file__).resolve().parents[1] / "data" / "demo" / "tickets.csv"
+DEMO = Path(__file__).resolve().parents[2] / "data" / "demo" / "tickets.csv"
 FAST = {"alpha": 1e-4, "dense_weight": 2.0, "cv": 3}
 
 

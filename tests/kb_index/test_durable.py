@@ -16,7 +16,7 @@ import pytest
 from kb_index import durable
 from kb_index.durable import atomic_file, atomic_write_text, fsync_tree, remove_stale_staging, swap_dir
 
-from .conftest import REPO
+from ..conftest import REPO
 
 
 def _leftovers(folder: Path, keep: set[str]) -> list[str]:

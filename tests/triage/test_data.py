@@ -10,7 +10,7 @@ from triage import ColumnMapping, load_tickets
 from triage._data import parse_datetime
 from triage.errors import DataError, MappingError
 
-from .conftest import REAL
+from ..conftest import REAL
 
 
 def write(path: Path, text: str) -> Path:

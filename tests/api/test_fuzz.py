@@ -7,7 +7,7 @@ import schemathesis
 
 from bench.fuzz import fuzz
 
-from ._secure import KEYS, secure_client
+from .._secure import KEYS, secure_client
 
 
 def test_fuzz_whole_schema_no_5xx_no_schema_violation(trained_bundle, use_embedder, cache_dir) -> None:  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from api.app import create_app
 from triage import Settings, load_triage
 from triage._kb import load_articles
 
-from .conftest import REPO
-from .test_cli import run_cli
+from ..conftest import REPO
+from ..training.test_cli import run_cli
 
 DEMO = REPO / "data" / "demo"
 
