@@ -21,8 +21,8 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from api._keys import ROLES, check_settings, hash_key
 from triage import Settings
-from triage._keys import ROLES, check_settings, hash_key
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api.auth")
@@ -33,6 +33,7 @@ ROUTE_ROLES: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/v1/kb/search"): frozenset({"agent"}),
     ("POST", "/v1/escalations/score"): frozenset({"agent"}),
     ("POST", "/v1/feedback"): frozenset({"l3"}),
+    ("GET", "/v1/feedback"): frozenset({"l3", "analyst"}),  # reviewers see each other's votes; analysts audit
     ("GET", "/v1/problems"): frozenset({"agent", "analyst"}),
     ("GET", "/v1/model"): frozenset({"analyst"}),
     ("GET", "/v1/reports/*"): frozenset({"analyst"}),  # "/*": every path under the prefix

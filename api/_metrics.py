@@ -14,6 +14,8 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from triage.results import TicketResult, head_outputs
+
 access = logging.getLogger("triage.access")
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -36,16 +38,15 @@ class Metrics:
         self.model.clear()
         self.model.labels(model_version=version).set(1)
 
-    def observe_results(self, results: Sequence[dict[str, Any]]) -> None:
+    def observe_results(self, results: Sequence[TicketResult]) -> None:
         for result in results:
-            heads = {**result.get("labels", {}), **{k: result[k] for k in ("module", "owner") if result.get(k)}}
-            for head, out in heads.items():
-                self.predictions.labels(head=head, outcome="abstained" if out.get("abstained") else "answered").inc()
-            if result.get("truncated"):
+            for head, out in head_outputs(result).items():
+                self.predictions.labels(head=head, outcome="abstained" if out["abstained"] else "answered").inc()
+            if result["truncated"]:
                 self.truncated.inc()
         if results:
-            access.info("classified", extra={"ticket_ids": [r.get("ticket_id") for r in results][:50],
-                                             "model_version": results[0].get("model_version")})
+            access.info("classified", extra={"ticket_ids": [r["ticket_id"] for r in results][:50],
+                                             "model_version": results[0]["model_version"]})
 
 
 class RequestMetrics:

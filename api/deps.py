@@ -46,6 +46,14 @@ def get_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> Feedback
         return state.feedback
 
 
+def read_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> FeedbackStore | None:
+    """The store for listing; None while nobody has reviewed (listing must not create the file)."""
+    if state.feedback is None and not state.settings.feedback_db.is_file():
+        return None
+    return get_feedback(state)
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
 TriageDep = Annotated[Triage, Depends(get_triage)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
+FeedbackReaderDep = Annotated[FeedbackStore | None, Depends(read_feedback)]

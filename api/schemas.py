@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from triage._data import parse_datetime
 
@@ -15,11 +15,36 @@ MAX_SUBJECT = 2_000
 TEXT_PATTERN = ("[^\\t\\n\\v\\f\\r \\x1c-\\x1f\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f"
                 "\\u205f\\u3000\\ufeff]")
 _TEXT = re.compile(TEXT_PATTERN)
+# Text longer than this is cut, not refused: the embedder reads far less anyway (TRIAGE_MAX_TOKENS), and the
+# answer says `truncated: true`. What bounds a request is its size in bytes (TRIAGE_MAX_REQUEST_BYTES, a 413).
 MAX_BODY = 100_000
+_CUT = " Longer text is cut to this many characters and the answer says `truncated: true`."
 
 
-class TicketIn(BaseModel):
+class CutText(BaseModel):
+    """A request whose free-text fields are cut at their limits; `cut` says whether any was."""
+
+    _cut: bool = PrivateAttr(False)
+    _limits: ClassVar[dict[str, int]] = {}
+
+    @model_validator(mode="after")
+    def _cut_long_text(self) -> CutText:
+        for name, limit in self._limits.items():
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > limit:
+                setattr(self, name, value[:limit])
+                self._cut = True
+        return self
+
+    @property
+    def cut(self) -> bool:
+        return self._cut
+
+
+class TicketIn(CutText):
     """One ticket as a helpdesk sends it; `subject` or `body` must carry text."""
+
+    _limits: ClassVar[dict[str, int]] = {"subject": MAX_SUBJECT, "body": MAX_BODY}
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
         "id": "T-1042", "subject": "Не работает телефония в офисе",
@@ -32,8 +57,8 @@ class TicketIn(BaseModel):
     created_at: str | None = Field(None, max_length=64, json_schema_extra={"format": "date-time"},
                                    description="ISO-8601 time the ticket was opened (common export formats such as "
                                                "'30/Sep/21 17:20' are read too).")
-    subject: str = Field("", max_length=MAX_SUBJECT)
-    body: str = Field("", max_length=MAX_BODY)
+    subject: str = Field("", description=f"At most {MAX_SUBJECT:,} characters are read.{_CUT}")
+    body: str = Field("", description=f"At most {MAX_BODY:,} characters are read.{_CUT}")
     language: str | None = Field(None, max_length=16, description="Detected when absent.")
     customer: str | None = Field(None, max_length=500)
     channel: str | None = Field(None, max_length=100)
@@ -45,7 +70,7 @@ class TicketIn(BaseModel):
         try:
             parsed = parse_datetime(value)
         except (ValueError, OverflowError) as exc:
-            raise ValueError(f"cannot parse date {value!r}; use ISO-8601 such as 2026-11-23T15:00:00Z") from exc
+            raise ValueError("cannot parse the date; use ISO-8601 such as 2026-11-23T15:00:00Z") from exc
         return None if parsed is None else parsed.isoformat()
 
     @model_validator(mode="after")
@@ -55,6 +80,8 @@ class TicketIn(BaseModel):
         return self
 
 
+# The result models below declare `triage.results` (what the heads build and `Triage` assembles) again, with
+# descriptions and bounds for the OpenAPI schema; tests/test_results.py holds both to the same fields.
 class TopItem(BaseModel):
     value: str
     p: float = Field(ge=0, le=1)
@@ -124,6 +151,12 @@ class CompletenessOut(BaseModel):
     items: dict[str, CompletenessItem]
     missing: list[str]
     prompts: dict[str, str] = Field(description="Per missing item: what to add, in the ticket's language.")
+
+
+class EscalationOut(CompletenessOut):
+    truncated: bool = Field(False, description="The subject or body was cut at its limit before scoring.")
+
+
 class SimilarTicket(BaseModel):
     ticket_id: str
     score: float = Field(ge=0, le=1, description="Dense and lexical evidence fused, in cosine units.")
@@ -186,10 +219,12 @@ class TriageResult(BaseModel):
                                                "only its beginning was read (TRIAGE_MAX_TOKENS).")
 
 
-class KBSearchIn(BaseModel):
+class KBSearchIn(CutText):
+    _limits: ClassVar[dict[str, int]] = {"query": MAX_BODY}
     model_config = ConfigDict(json_schema_extra={"examples": [{"query": "не подключается VPN, ошибка 412", "k": 5}]})
 
-    query: str = Field(min_length=1, max_length=MAX_BODY, json_schema_extra={"pattern": TEXT_PATTERN})
+    query: str = Field(min_length=1, json_schema_extra={"pattern": TEXT_PATTERN},
+                       description=f"At most {MAX_BODY:,} characters are read.{_CUT}")
     k: int = Field(5, ge=1, le=50)
     sources: list[Literal["kb", "answer"]] | None = Field(None, description="Default: both.")
 
@@ -202,6 +237,7 @@ class KBSearchIn(BaseModel):
 
 class KBSearchOut(BaseModel):
     hits: list[KBHit]
+    truncated: bool = Field(False, description="The query was cut at its limit.")
 
 
 class ModelInfo(BaseModel):
@@ -223,11 +259,14 @@ class Health(BaseModel):
 _HAS_TEXT: dict[str, Any] = {"pattern": TEXT_PATTERN}  # not blank, said in the schema
 
 
-class FeedbackIn(BaseModel):
+class FeedbackIn(CutText):
     """Contract §5: a reviewer confirms (`correct` == `predicted`) or corrects a prediction.
 
     `subject`/`body` are optional: with them, a ticket the training data does not contain can still be learned.
+    `correct` must be a value the served model knows (else 422 listing them) unless `new_label` is true.
     """
+
+    _limits: ClassVar[dict[str, int]] = {"subject": MAX_SUBJECT, "body": MAX_BODY}
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "ticket_id": "T-1042", "field": "module", "predicted": "telephony/softphone",
@@ -241,8 +280,10 @@ class FeedbackIn(BaseModel):
                          description="What the reviewer says is right.")
     reviewer: str = Field(min_length=1, json_schema_extra=_HAS_TEXT, max_length=200)
     model_version: str | None = Field(None, max_length=100, description="Default: the model being served.")
-    subject: str | None = Field(None, max_length=MAX_SUBJECT)
-    body: str | None = Field(None, max_length=MAX_BODY)
+    new_label: bool = Field(False, description="`correct` is a value the model has not seen yet (a new module, "
+                                               "a new team); without it such a value is refused as a likely typo.")
+    subject: str | None = Field(None, description=f"At most {MAX_SUBJECT:,} characters are kept.")
+    body: str | None = Field(None, description=f"At most {MAX_BODY:,} characters are kept.")
 
     @model_validator(mode="after")
     def _not_blank(self) -> FeedbackIn:
@@ -258,3 +299,27 @@ class FeedbackOut(BaseModel):
     accepted: bool = Field(description="The reviewer confirmed the prediction.")
     field: str
     created_at: str
+    ticket_known: bool = Field(description="The ticket is in the service's ticket history; false: stored, flagged.")
+    new_label: bool
+    truncated: bool = Field(False, description="The subject or body sent with the review was cut at its limit.")
+
+
+class FeedbackItem(BaseModel):
+    """A stored review (contract §7); the ticket text it may carry for training is not shown."""
+
+    id: int
+    ticket_id: str
+    field: str
+    predicted: str | None
+    correct: str
+    reviewer: str
+    created_at: str
+    model_version: str | None
+    accepted: bool
+    ticket_known: bool | None = Field(description="null: stored before the service checked.")
+    new_label: bool
+    has_text: bool = Field(description="The review carried the ticket's subject or body.")
+
+
+class FeedbackList(BaseModel):
+    items: list[FeedbackItem] = Field(description="Newest first.")

@@ -37,7 +37,9 @@ from triage.heads._evidence import ITEMS, cue_levels, find_cues
 from triage.heads.completeness import DEFAULT_TABLE, CompletenessHead, fit_table
 
 REPO = Path(__file__).resolve().parents[1]
-BRQ = REPO.parent / "shared" / "datasets" / "bug-report-quality" / "bug_reports_ob_eb_s2r.csv"
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
+
+BRQ = shared_datasets() / "bug-report-quality" / "bug_reports_ob_eb_s2r.csv"
 RU = REPO / "data" / "escalations_ru" / "escalations.jsonl"
 COLS = {"steps_to_reproduce": "has_s2r", "expected_behavior": "has_eb", "observed_behavior": "has_ob"}
 VARIANTS = ("cues", "structure", "dense", "combined")
@@ -168,6 +170,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench/results/completeness.json"))
     ap.add_argument("--fit-default-table", action="store_true")
     args = ap.parse_args()
+    require_datasets("bug-report-quality")
     texts, systems, y = load_brq()
     if args.fit_default_table:
         levels = np.array([cue_levels(find_cues(t)) for t in texts])

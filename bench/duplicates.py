@@ -27,10 +27,12 @@ from tqdm.auto import tqdm
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
+
 from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_tickets  # noqa: E402
 from triage._history import HistoryRecord, TicketHistory, to_epoch  # noqa: E402
 
-DATA = REPO.parent / "shared" / "datasets" / "hadoop-duplicates"
+DATA = shared_datasets() / "hadoop-duplicates"
 MAPPING = Mapping(columns={"id": "Issue id", "subject": "Summary", "body": "Description", "created_at": "Created"})
 MODES = {"fused": ("fused", 0.3), "dense": ("dense", 0.0), "bm25": ("bm25", 0.0), "lexical_pruned": ("lexical", 0.0),
          "fused_w0.15": ("fused", 0.15), "fused_w0.6": ("fused", 0.6)}
@@ -52,7 +54,7 @@ def links(df: pd.DataFrame) -> dict[str, set[str]]:
 
 def rutube() -> tuple[pd.DataFrame, dict[str, set[str]]]:
     """Real Russian support questions in file order (one a minute); same gold KB entry = same problem."""
-    raw = pd.read_csv(REPO.parent / "shared" / "datasets" / "rutube-support-ru" / "cases.csv", dtype=str)
+    raw = pd.read_csv(shared_datasets() / "rutube-support-ru" / "cases.csv", dtype=str)
     df = pd.DataFrame({"id": [f"R-{i}" for i in range(len(raw))], "subject": "",
                        "body": raw["Вопрос пользователя"].fillna("").str.strip()})
     df["text"] = df["body"]
@@ -125,6 +127,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "duplicates.json")
     args = parser.parse_args()
+    require_datasets("hadoop-duplicates", "rutube-support-ru")
     settings = Settings()
     embedder = CachedEmbedder(load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=args.max_tokens),
                               settings.cache_dir / "embeddings.sqlite")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]
 from sklearn.model_selection import train_test_split
 
 from training._metrics import head_metrics
@@ -22,7 +23,7 @@ from training.finetune import finetune, finetuned_id, load_finetuned
 from triage import Mapping, Settings, load_embedder, load_tickets
 from triage.heads import Features, LabelHead
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SHARED = shared_datasets()
 
 
 def main() -> None:
@@ -30,6 +31,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("bench/results/finetune.json"))
     ap.add_argument("--pairs-per-text", type=int, default=4)
     args = ap.parse_args()
+    require_datasets("rutube-support-ru")
     df = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], Mapping(columns={
         "body": "Вопрос пользователя", "category": "Классификатор 1 уровня"}))
     texts, y = df["text"].tolist(), df["category"].astype(str).str.strip().to_numpy(dtype=object)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
@@ -26,7 +27,7 @@ from sklearn.preprocessing import normalize
 from kb_index import Article, BuildOptions, KBIndex, build_index
 from triage import Settings, load_embedder
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "rutube-support-ru"
+SHARED = shared_datasets() / "rutube-support-ru"
 
 
 def ranks(ranked_titles: list[list[str]], gold: list[str]) -> dict[str, float]:
@@ -49,6 +50,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench/results/kb_quality.json"))
     parser.add_argument("--embedder", default="e5-small")
     args = parser.parse_args()
+    require_datasets("rutube-support-ru")
     kb = pd.read_csv(SHARED / "knowledge_base.csv").fillna("")
     cases = pd.read_csv(SHARED / "cases.csv")
     queries, gold = cases["Вопрос пользователя"].tolist(), cases["Вопрос из БЗ"].tolist()

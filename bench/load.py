@@ -29,7 +29,9 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "datasets"
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
+
+DATA = shared_datasets()
 
 
 def tickets(n: int, skip_multilang: int) -> list[dict[str, str]]:
@@ -100,6 +102,7 @@ def main() -> None:
     parser.add_argument("--server-log", type=Path, default=Path("/tmp/triage-load-server.log"),
                         help="The server's JSON log (one line per request, as in production).")
     args = parser.parse_args()
+    require_datasets("tickets-multilang", "rutube-support-ru")
     pool = tickets(600, args.skip_multilang)
     env = {"TRIAGE_DEV_MODE": "0", "TRIAGE_API_KEYS": keys_env(), "TRIAGE_RATE_LIMIT_PER_MIN": "0",
            "TRIAGE_LOG_LEVEL": "INFO", "TRIAGE_TEST_LOG": str(args.server_log),

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -29,7 +30,7 @@ from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_ticket
 from triage.heads import Features, LabelHead
 from triage.heads.module import ModuleHead
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SHARED = shared_datasets()
 FIREFOX = SHARED / "firefox-components" / "Bugzilla_Firefox_Task3.csv"
 FIREFOX_MAP = Mapping(columns={"subject": "IssueTitle", "body": "Description", "module": "ComponentName"})
 PRECISION = 0.8
@@ -77,6 +78,7 @@ def main() -> None:
     ap.add_argument("--fresh", action="store_true", help="Recompute methods already in --out.")
     ap.add_argument("--out", type=Path, default=Path("bench/results/module.json"))
     args = ap.parse_args()
+    require_datasets("firefox-components")
     df, feats = firefox_features(args.embedder)
     texts = np.asarray(feats.texts, dtype=object)
     y = df["module"].astype(str).to_numpy(dtype=object)

@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]
 from sklearn.model_selection import train_test_split
 
 from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_tickets
 from triage.heads import Features, ModuleHead
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SHARED = shared_datasets()
 
 
 def score(results: list[dict[str, Any]], y: np.ndarray) -> dict[str, Any]:
@@ -40,6 +41,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench/results/module_hierarchy.json"))
     args = ap.parse_args()
+    require_datasets("rutube-support-ru")
     df = load_tickets([SHARED / "rutube-support-ru" / "cases.csv"], Mapping(columns={
         "body": "Вопрос пользователя", "l1": "Классификатор 1 уровня", "l2": "Классификатор 2 уровня"}))
     y = (df["l1"].astype(str).str.strip() + "/" + df["l2"].astype(str).str.strip()).to_numpy(dtype=object)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -26,7 +27,7 @@ from training._metrics import head_metrics
 from triage import CachedEmbedder, Mapping, Settings, load_embedder, load_tickets
 from triage.heads import Features, LabelHead
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+SHARED = shared_datasets()
 
 
 def datasets() -> list[tuple[str, Any, list[str]]]:
@@ -56,6 +57,7 @@ def main() -> None:
     ap.add_argument("--embedder", default="e5-small")
     ap.add_argument("--out", type=Path, default=Path("bench/results/quality.json"))
     args = ap.parse_args()
+    require_datasets("tickets-multilang", "rutube-support-ru")
     settings = Settings(embedder=args.embedder)
     emb = CachedEmbedder(load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens),
                          settings.cache_dir / "embeddings.sqlite")

@@ -45,6 +45,7 @@ def one(n: int) -> dict[str, Any]:
     from triage._problems import ProblemSet
     from triage._recurring import Recurring
     from triage._spike import SpikeDetector
+    from triage.results import Prediction
 
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(2000, DIM)).astype(np.float32)
@@ -78,7 +79,7 @@ def one(n: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         history.search(vecs[i], texts[i], before=float(n + i) * 60, k=5)
         t1 = time.perf_counter()
-        recurring.observe([ticket], vecs[i:i + 1], [texts[i]], [{}])
+        recurring.observe([ticket], vecs[i:i + 1], [texts[i]], [Prediction()])
         t2 = time.perf_counter()
         if i >= 5:  # warm-up
             search_ms.append((t1 - t0) * 1000)

@@ -30,7 +30,9 @@ import numpy as np
 from triage import Mapping, Settings, load_embedder, load_tickets
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "datasets"
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
+
+SHARED = shared_datasets()
 
 
 def tickets(n: int, short: bool = False) -> list[dict[str, Any]]:
@@ -126,6 +128,7 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=None, help="TRIAGE_MAX_TOKENS for this run")
     ap.add_argument("--model", type=Path, default=None, help="reuse this bundle instead of training one")
     args = ap.parse_args()
+    require_datasets("tickets-multilang", "rutube-support-ru")
     work = Path(tempfile.mkdtemp(prefix="triage-bench-"))
     cache = work / "cache"
     cache.mkdir()

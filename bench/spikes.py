@@ -35,9 +35,12 @@ from training.recurring import build_history_seed  # noqa: E402
 from triage import CachedEmbedder, Settings, load_embedder, load_tickets, ticket_text  # noqa: E402
 from triage._recurring import open_recurring  # noqa: E402
 from triage._spike import SpikeConfig  # noqa: E402
+from triage.results import Prediction  # noqa: E402
 
 WEEK = 7 * 86400.0
-MULTI = REPO.parent / "shared" / "datasets" / "tickets-multilang" / "dataset-tickets-multi-lang-4-20k.prefix.csv"
+from _common import require_datasets, shared_datasets  # type: ignore[import-not-found]  # noqa: E402
+
+MULTI = shared_datasets() / "tickets-multilang" / "dataset-tickets-multi-lang-4-20k.prefix.csv"
 
 
 class Collector:
@@ -101,7 +104,7 @@ def replay(df: pd.DataFrame, vecs: np.ndarray, cut: int, embedder_id: str, burst
         recurring = seeded(df, vecs, cut, Path(tmp), embedder_id)
         t0 = time.perf_counter()
         for t, tid, subject, text, vec in live:
-            recurring.observe([{"id": tid, "created_at": t, "subject": subject}], vec[None, :], [text], [{}])
+            recurring.observe([{"id": tid, "created_at": t, "subject": subject}], vec[None, :], [text], [Prediction()])
         seconds = time.perf_counter() - t0
         opened = [e for e in recurring.spike.sender.events if e.kind == "open"]
         threshold = recurring.spike.threshold
@@ -172,6 +175,7 @@ def main() -> None:
     parser.add_argument("--streams", nargs="+", default=["hadoop", "multilang"])
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "spikes.json")
     args = parser.parse_args()
+    require_datasets("hadoop-duplicates", "tickets-multilang")
     settings = Settings()
     embedder = CachedEmbedder(load_embedder("e5-small", cache_dir=settings.cache_dir, max_tokens=256),
                               settings.cache_dir / "embeddings.sqlite")

@@ -12,11 +12,11 @@ from kb_index._articles import SOURCES, Article, Chunker, read_folder
 from kb_index._build import BuildOptions, BuildReport, Encoder, build_index
 from kb_index._fusion import LEXICAL_CLIP, LEXICAL_WEIGHT, fuse
 from kb_index._html import article_text, html_to_markdown, message_text
-from kb_index._index import Hit, KBIndex, QdrantSettings
+from kb_index._index import Hit, KBHit, KBIndex, QdrantSettings
 from kb_index._qdrant import QdrantStore
 from kb_index._stores import FaissStore, VectorStore
 from kb_index._text import tokenize
 
 __all__ = ["LEXICAL_CLIP", "LEXICAL_WEIGHT", "SOURCES", "Article", "BuildOptions", "BuildReport", "Chunker",
-           "Encoder", "FaissStore", "Hit", "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore", "article_text",
-           "build_index", "fuse", "html_to_markdown", "message_text", "read_folder", "tokenize"]
+           "Encoder", "FaissStore", "Hit", "KBHit", "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore",
+           "article_text", "build_index", "fuse", "html_to_markdown", "message_text", "read_folder", "tokenize"]

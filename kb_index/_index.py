@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from typing_extensions import TypedDict
 
 from kb_index._fusion import fuse
 from kb_index._lexical import BM25, TermCounts
@@ -30,6 +31,17 @@ CHUNKS = "chunks.parquet"
 STATS = "stats.npz"
 
 
+class KBHit(TypedDict):
+    """A `Hit` as it goes out in a result (contract §4 `kb`)."""
+
+    article_id: str
+    title: str
+    score: float
+    snippet: str
+    url: str | None
+    source: str
+
+
 @dataclass(frozen=True)
 class Hit:
     """One suggested article (or past answer), with its best-matching chunk as the snippet."""
@@ -42,7 +54,7 @@ class Hit:
     source: str
     section: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> KBHit:
         return {"article_id": self.article_id, "title": self.title, "score": round(self.score, 4),
                 "snippet": self.snippet, "url": self.url, "source": self.source}
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from api._keys import hash_key
 from api.app import create_app
 from triage import Settings, load_triage
-from triage._keys import hash_key
 
 KEYS = {role: f"trg_test-{role}-key-0123456789abcdef" for role in ("helpdesk", "agent", "analyst", "l3")}
 KEYS["all"] = "trg_test-all-roles-key-0123456789abcdef"

@@ -1,4 +1,4 @@
-"""The HTTP API in-process, on a bundle trained from real tickets."""
+"""The HTTP API in-process, on a bundle trained from the demo tickets."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def test_classify_returns_contract_shape(client: TestClient) -> None:
     assert res.status_code == 200
     body = res.json()
     assert body["ticket_id"] == "T-1" and body["language"] == "en"
-    assert set(body["labels"]) == {"queue", "type"}
+    assert set(body["labels"]) == {"category", "priority"}
     for label in body["labels"].values():
         assert set(label) == {"value", "confidence", "abstained", "top"}
         assert label["abstained"] == (label["value"] is None)
@@ -80,7 +80,7 @@ def test_chunked_oversized_body_is_413(client: TestClient) -> None:
 def test_model_info_and_health(client: TestClient, trained_bundle) -> None:  # type: ignore[no-untyped-def]
     info = client.get("/v1/model").json()
     assert info["model_version"] == trained_bundle.manifest["model_version"]
-    assert info["metrics"]["type"]["macro_f1"] == trained_bundle.metrics["type"]["macro_f1"]
+    assert info["metrics"]["category"]["macro_f1"] == trained_bundle.metrics["category"]["macro_f1"]
     assert info["data"]["rows"] == 600
     assert client.get("/healthz").json() == {"status": "ok"}
     assert client.get("/readyz").json()["status"] == "ready"

@@ -14,9 +14,9 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from api._auth import PUBLIC, ROUTE_ROLES, roles_for
+from api._keys import ROLES, hash_key, read_keys_file
 from api.app import create_app
 from triage import Settings
-from triage._keys import ROLES, hash_key, read_keys_file
 from triage.errors import TriageError
 
 from ._secure import KEYS, WEBHOOK_SECRET, auth, secure_client

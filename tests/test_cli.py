@@ -52,14 +52,14 @@ def test_missing_bundle_exits_2(tmp_path: Path) -> None:
 def test_predict_and_evaluate_with_mapping(trained_bundle, tmp_path: Path, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
     """A foreign export with a mapping: predict in time order, evaluate writes a report."""
     src = tmp_path / "export.csv"
-    src.write_text('Key,Opened,Title,Text,Queue\n'
-                   'K-2,2026-11-02T10:00:00Z,Refund,"I was charged twice for my subscription",Billing and Payments\n'
-                   'K-1,2026-11-01T10:00:00Z,Server down,"Our hosted server is unreachable",Technical Support\n'
-                   'K-3,2026-11-03T10:00:00Z,Login,"Cannot log in to the portal",Technical Support\n',
+    src.write_text('Key,Opened,Title,Text,Area\n'
+                   'K-2,2026-11-02T10:00:00Z,Mail,"Outlook does not receive new mail since morning",Почта\n'
+                   'K-1,2026-11-01T10:00:00Z,VPN down,"AnyConnect cannot connect from home",VPN и удалённый доступ\n'
+                   'K-3,2026-11-03T10:00:00Z,Login,"Cannot log in, my account is locked",Учётные записи\n',
                    encoding="utf-8")
     mapping = tmp_path / "map.yaml"
     mapping.write_text('columns:\n  id: Key\n  created_at: Opened\n  subject: Title\n  body: Text\n'
-                       '  queue: Queue\n', encoding="utf-8")
+                       '  category: Area\n', encoding="utf-8")
     env = {"TRIAGE_CACHE_DIR": str(cache_dir), "TRIAGE_MAX_TOKENS": "128"}
     out = tmp_path / "out.jsonl"
     res = run_cli("predict", "--model", str(trained_bundle.bundle), "--input", str(src), "--config", str(mapping),
@@ -67,14 +67,14 @@ def test_predict_and_evaluate_with_mapping(trained_bundle, tmp_path: Path, cache
     assert res.returncode == 0, res.stderr
     lines = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
     assert [x["ticket_id"] for x in lines] == ["K-1", "K-2", "K-3"]  # created_at order
-    assert set(lines[0]["labels"]) == {"queue", "type"} and lines[0]["language"] == "en"
+    assert set(lines[0]["labels"]) == {"category", "priority"} and lines[0]["language"] == "en"
     report = tmp_path / "report"
     res = run_cli("evaluate", "--model", str(trained_bundle.bundle), "--data", str(src), "--config", str(mapping),
                   "--report", str(report), env=env)
     assert res.returncode == 0, res.stderr
     metrics = json.loads((report / "metrics.json").read_text(encoding="utf-8"))["metrics"]
-    assert set(metrics) == {"queue"} and metrics["queue"]["n"] == 3
-    assert (report / "confusion_queue.png").exists() and "| queue | 3 |" in (report / "report.md").read_text()
+    assert set(metrics) == {"category"} and metrics["category"]["n"] == 3
+    assert (report / "confusion_category.png").exists() and "| category | 3 |" in (report / "report.md").read_text()
 
 
 @pytest.mark.parametrize("value", ["0", "abc"])

@@ -128,12 +128,12 @@ def test_evaluate_reports_completeness(trained_bundle, cache_dir, tmp_path) -> N
     from training.batch import evaluate_file
 
     data = tmp_path / "esc.csv"
-    data.write_text("id,subject,body,queue,info_requested,has_steps_to_reproduce\n"
-                    '1,VPN,"vpn broken",Technical Support,true,false\n'
+    data.write_text("id,subject,body,category,info_requested,has_steps_to_reproduce\n"
+                    '1,VPN,"vpn broken",VPN и удалённый доступ,true,false\n'
                     '2,Report,"Steps to reproduce:\n1. Open the report\n2. Click Run\nExpected: totals",'
-                    "Technical Support,false,true\n"
-                    '3,Mail,"mail down",Technical Support,true,false\n'
-                    '4,1C,"When I click Post the document fails. Restarted the client.",Technical Support,false,true\n',
+                    "1С и отчёты,false,true\n"
+                    '3,Mail,"mail down",Почта,true,false\n'
+                    '4,1C,"When I click Post the document fails. Restarted the client.",1С и отчёты,false,true\n',
                     encoding="utf-8")
     metrics = evaluate_file(trained_bundle.bundle, data, tmp_path / "rep",
                             settings=Settings(cache_dir=cache_dir, max_tokens=128))

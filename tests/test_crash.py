@@ -17,7 +17,7 @@ import pytest
 from triage import Settings, load_triage
 from triage._kb import open_kb
 
-from .conftest import REPO, SHARED
+from .conftest import REAL, REPO
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +45,14 @@ def cli_env(cache_dir: Path) -> dict[str, str]:
             "TRIAGE_MAX_TOKENS": "128", "OMP_NUM_THREADS": "1"}
 
 
-def test_killed_training_leaves_the_previous_bundle(trained_bundle, tickets_slice: Path, use_embedder,  # type: ignore[no-untyped-def]
+def test_killed_training_leaves_the_previous_bundle(trained_bundle, labels_slice: Path, use_embedder,  # type: ignore[no-untyped-def]
                                                      cache_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "models" / "current"
     shutil.copytree(trained_bundle.bundle, out)
     before = load_triage(out, cache_dir=cache_dir, embedder=use_embedder)
-    probe = [{"id": "P", "subject": "Invoice charged twice"}]
+    probe = [{"id": "P", "subject": "VPN не подключается"}]
     expected = before.classify(probe)
-    cmd = [sys.executable, "-m", "training.cli", "train", "--data", str(tickets_slice), "--target", "priority",
+    cmd = [sys.executable, "-m", "training.cli", "train", "--data", str(labels_slice), "--target", "channel",
            "--out", str(out), "--no-mlflow"]
     env = cli_env(cache_dir)
 
@@ -64,13 +64,13 @@ def test_killed_training_leaves_the_previous_bundle(trained_bundle, tickets_slic
     assert run_until(cmd, env, writing), "training finished before its bundle was being written"
     after = load_triage(out, cache_dir=cache_dir, embedder=use_embedder)
     assert after.model_version == before.model_version and set(after.heads) == set(before.heads)
-    assert "priority" not in after.heads
+    assert "channel" not in after.heads
     assert after.classify(probe) == expected
     # the next run is not blocked by the debris and replaces the bundle completely
     res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     fresh = load_triage(out, cache_dir=cache_dir, embedder=use_embedder)
-    assert fresh.model_version != before.model_version and set(fresh.heads) == {"priority", "completeness"}
+    assert fresh.model_version != before.model_version and set(fresh.heads) == {"channel", "completeness"}
     assert not [p for p in out.parent.iterdir() if ".prev-" in p.name]
     assert not list(out.parent.glob("current.tmp-*")), "the killed run's half-written bundle was left on disk"
 
@@ -90,8 +90,8 @@ def test_killed_kb_build_leaves_the_previous_index(trained_bundle, use_embedder,
     expected = [h.article_id for h in index.search(query, ["VPN не подключается"], k=3)[0]]
 
     mapping = tmp_path / "kb.yaml"
-    mapping.write_text('columns:\n  title: "Вопрос из БЗ"\n  body: "Ответ из БЗ"\n', encoding="utf-8")
-    bigger = [*base, "--source", str(SHARED / "rutube-support-ru" / "knowledge_base.csv"), "--config", str(mapping)]
+    mapping.write_text('columns:\n  title: IssueTitle\n  body: Description\n', encoding="utf-8")
+    bigger = [*base, "--source", str(REAL / "firefox-components" / "bugs.csv"), "--config", str(mapping)]
 
     def writing() -> bool:
         return any(p.name.startswith(".build-") for p in kb.iterdir())

@@ -45,7 +45,7 @@ def test_store_keeps_every_event_and_the_latest_wins(tmp_path: Path) -> None:
     first = store.add({"ticket_id": "T-1", "field": "module", "predicted": "a/b", "correct": "a/b", "reviewer": "r"})
     store.add({"ticket_id": "T-1", "field": "module", "predicted": "a/b", "correct": "a/c", "reviewer": "s"})
     assert first.accepted and first.id == 1 and len(store) == 2
-    latest = store.latest()[("T-1", "module")]
+    latest = store.resolved()[("T-1", "module")].review
     assert latest.correct == "a/c" and not latest.accepted and latest.reviewer == "s"
     with pytest.raises(DataError, match="reviewer"):
         store.add({"ticket_id": "T-2", "field": "module", "correct": "x", "reviewer": "  "})

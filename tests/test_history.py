@@ -14,6 +14,7 @@ import pytest
 
 from triage._history import HistoryRecord, TicketHistory, to_epoch
 from triage.errors import HistoryError
+from triage.results import Prediction
 
 from .conftest import REPO
 
@@ -183,7 +184,7 @@ def test_a_retrained_bundle_joins_the_live_history_without_losing_classified_tic
     rec = open_recurring(first, {"model_version": "v1", "embedder": {"id": "test-embedder"}}, 16, live=live)
     assert rec is not None and len(rec.history) == 40 and (first / SEED).exists()
     rec.observe([{"id": "NEW-1", "created_at": "2030-01-01T00:00:00Z", "subject": "x"}], vecs[50:51], ["new one"],
-                [{}])
+                [Prediction()])
     rec.close()
     second = bundle("v2", 45, "new fix")
     rec = open_recurring(second, {"model_version": "v2", "embedder": {"id": "test-embedder"}}, 16, live=live)
@@ -194,3 +195,18 @@ def test_a_retrained_bundle_joins_the_live_history_without_losing_classified_tic
     rec.close()
     with pytest.raises(HistoryError, match="embedded with"):
         open_recurring(second, {"model_version": "v3", "embedder": {"id": "other"}}, 16, live=live)
+
+
+def test_history_file_carries_a_schema_version(tmp_path: Path) -> None:
+    """A history written by a newer triage is refused by name, not misread; ours is stamped on open."""
+    import sqlite3
+
+    from triage._history_store import SCHEMA_VERSION, connect
+
+    path = tmp_path / "history.sqlite"
+    connect(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(HistoryError, match="newer than this triage reads"):
+        connect(path)

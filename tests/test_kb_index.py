@@ -1,6 +1,7 @@
 """The KB index: chunking, lexical signal, both vector stores under one contract, builds and updates.
 
-Retrieval runs the real light embedder (USE v3) on real RUTUBE knowledge-base entries.
+Retrieval runs the real light embedder (USE v3) on the demo knowledge base (Russian) next to 360 real Firefox
+bugs (English, data/real); in CI also on the real RUTUBE knowledge base.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from kb_index import (
 from kb_index._lexical import BM25, TermCounts
 from kb_index.errors import EncoderMismatchError, IndexBusyError, IndexFormatError, SourceError
 
-from .conftest import SHARED
+from .conftest import DEMO, REAL, SHARED
 
 
 def test_markdown_is_cut_by_heading_and_keeps_its_place() -> None:
@@ -110,11 +111,14 @@ def test_vector_store_contract(kind: str, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def rutube_articles() -> list[Article]:
-    with (SHARED / "rutube-support-ru" / "knowledge_base.csv").open(encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    return [Article(f"kb-{i}", r["Вопрос из БЗ"], r["Ответ из БЗ"], category=r["Классификатор 1 уровня"])
-            for i, r in enumerate(rows)]
+def kb_articles() -> list[Article]:
+    """The 15 demo KB articles, then 360 real Firefox bugs as short articles: 375 in two languages."""
+    with (DEMO / "kb.csv").open(encoding="utf-8") as fh:
+        arts = [Article(r["id"], r["title"], r["body"], category=r["category"]) for r in csv.DictReader(fh)]
+    with (REAL / "firefox-components" / "bugs.csv").open(encoding="utf-8") as fh:
+        arts += [Article(f"ff-{i}", r["IssueTitle"], r["Description"], category=r["ComponentName"].strip())
+                 for i, r in enumerate(csv.DictReader(fh))]
+    return arts
 
 
 class CountingEncoder:
@@ -136,59 +140,76 @@ def ask(index: KBIndex, encoder, query: str, k: int = 3):  # type: ignore[no-unt
 
 
 @pytest.mark.parametrize("backend", ["faiss", "qdrant"])
-def test_build_search_update_and_swap(backend: str, tmp_path: Path, rutube_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_build_search_update_and_swap(backend: str, tmp_path: Path, kb_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
     enc = CountingEncoder(use_embedder)
     root = tmp_path / "kb"
-    report = build_index(root, rutube_articles, enc, BuildOptions(backend=backend))
-    assert report.version == 1 and report.articles == 326 and enc.calls == report.chunks == report.embedded_chunks
+    report = build_index(root, kb_articles, enc, BuildOptions(backend=backend))
+    assert report.version == 1 and report.articles == 375 and enc.calls == report.chunks == report.embedded_chunks
     index = KBIndex.open(root, encoder_id=use_embedder.model_id)
-    target = next(a for a in rutube_articles if "удалить" in a.title.lower() and "аккаунт" in a.title.lower())
-    hits = ask(index, use_embedder, "как удалить мой аккаунт навсегда")
+    target = next(a for a in kb_articles if a.id == "password-reset.md")
+    query = "как сбросить забытый пароль от учётной записи"
+    hits = ask(index, use_embedder, query)
     assert hits[0].article_id == target.id and 0 < hits[0].score <= 1
     assert len({h.article_id for h in hits}) == len(hits) == 3  # grouped per article
     if backend == "qdrant":
         index.store.close()  # type: ignore[attr-defined]  # local mode: one process holds the path
 
-    changed = Article(rutube_articles[1].id, rutube_articles[1].title, rutube_articles[1].body + " Обновлено 2026.")
+    short = next(a for a in kb_articles if a.id.startswith("ff-") and len(a.body) < 300)
+    changed = Article(short.id, short.title, short.body + " Updated 2026.")
     new = Article("kb-new", "How do I enable two-factor authentication?",
                   "Open Settings → Security and turn on 2FA with an authenticator app.")
-    updated = [a for a in rutube_articles if a.id not in (target.id, changed.id)] + [changed, new]
+    updated = [a for a in kb_articles if a.id not in (target.id, changed.id)] + [changed, new]
     enc.calls = 0
     report = build_index(root, updated, enc, BuildOptions(backend=backend))
     assert (report.version, report.added, report.changed, report.removed) == (2, ["kb-new"], [changed.id], [target.id])
     assert enc.calls == report.embedded_chunks <= 6  # only the changed and the new article were embedded
     index2 = KBIndex.open(root, encoder_id=use_embedder.model_id)
     assert len(index2.chunks) == report.chunks and index2.version == 2
-    assert target.id not in {h.article_id for h in ask(index2, use_embedder, "как удалить мой аккаунт навсегда", 10)}
+    assert target.id not in {h.article_id for h in ask(index2, use_embedder, query, 10)}
     assert ask(index2, use_embedder, "turn on two-factor authentication")[0].article_id == "kb-new"
     if backend == "faiss":  # a reader of the old version keeps working after the swap
-        assert ask(index, use_embedder, "как удалить мой аккаунт навсегда")[0].article_id == target.id
+        assert ask(index, use_embedder, query)[0].article_id == target.id
     else:
         index2.store.close()  # type: ignore[attr-defined]
 
 
-def test_upsert_mode_keeps_articles_not_mentioned(tmp_path: Path, rutube_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
-    build_index(tmp_path, rutube_articles[:10], use_embedder)
+@pytest.mark.needs_shared
+def test_real_russian_knowledge_base(tmp_path: Path, use_embedder) -> None:  # type: ignore[no-untyped-def]
+    """The build and search path of test_build_search_update_and_swap (its in-repo twin) on the 326 real
+    RUTUBE KB entries (no licence stated: CI only)."""
+    with (SHARED / "rutube-support-ru" / "knowledge_base.csv").open(encoding="utf-8") as fh:
+        arts = [Article(f"kb-{i}", r["Вопрос из БЗ"], r["Ответ из БЗ"], category=r["Классификатор 1 уровня"])
+                for i, r in enumerate(csv.DictReader(fh))]
+    report = build_index(tmp_path, arts, use_embedder)
+    assert report.articles == 326
+    target = next(a for a in arts if "удалить" in a.title.lower() and "аккаунт" in a.title.lower())
+    index = KBIndex.open(tmp_path, encoder_id=use_embedder.model_id)
+    hits = ask(index, use_embedder, "как удалить мой аккаунт навсегда")
+    assert hits[0].article_id == target.id and 0 < hits[0].score <= 1
+
+
+def test_upsert_mode_keeps_articles_not_mentioned(tmp_path: Path, kb_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
+    build_index(tmp_path, kb_articles[:10], use_embedder)
     report = build_index(tmp_path, [Article("extra", "Extra", "Something new.")], use_embedder,
                          BuildOptions(mode="upsert"))
     assert report.articles == 11 and report.removed == [] and report.embedded_chunks == 2
 
 
-def test_failed_build_leaves_the_live_version_intact(tmp_path: Path, rutube_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
-    build_index(tmp_path, rutube_articles[:20], use_embedder)
+def test_failed_build_leaves_the_live_version_intact(tmp_path: Path, kb_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
+    build_index(tmp_path, kb_articles[:20], use_embedder)
 
     class Exploding(CountingEncoder):
         def encode(self, texts, **kw):  # type: ignore[no-untyped-def]
             raise RuntimeError("killed mid-embedding")
 
     with pytest.raises(RuntimeError):
-        build_index(tmp_path, rutube_articles[:30], Exploding(use_embedder))
+        build_index(tmp_path, kb_articles[:30], Exploding(use_embedder))
     index = KBIndex.open(tmp_path, encoder_id=use_embedder.model_id)
     assert index.version == 1 and index.chunks["article_id"].nunique() == 20
     assert not list(tmp_path.glob(".build-*"))
 
 
-def test_second_builder_is_refused_while_one_runs(tmp_path: Path, rutube_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_second_builder_is_refused_while_one_runs(tmp_path: Path, kb_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
     started, release = threading.Event(), threading.Event()
 
     class Slow(CountingEncoder):
@@ -197,26 +218,26 @@ def test_second_builder_is_refused_while_one_runs(tmp_path: Path, rutube_article
             release.wait(30)
             return super().encode(texts, **kw)
 
-    worker = threading.Thread(target=build_index, args=(tmp_path, rutube_articles[:5], Slow(use_embedder)))
+    worker = threading.Thread(target=build_index, args=(tmp_path, kb_articles[:5], Slow(use_embedder)))
     worker.start()
     try:
         assert started.wait(30)
         with pytest.raises(IndexBusyError, match="another process"):
-            build_index(tmp_path, rutube_articles[:5], use_embedder)
+            build_index(tmp_path, kb_articles[:5], use_embedder)
     finally:
         release.set()
         worker.join(60)
     assert KBIndex.open(tmp_path).version == 1
 
 
-def test_mismatches_are_explained(tmp_path: Path, rutube_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
+def test_mismatches_are_explained(tmp_path: Path, kb_articles, use_embedder) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(IndexFormatError, match="triage kb build"):
         KBIndex.open(tmp_path / "nothing")
-    build_index(tmp_path, rutube_articles[:5], use_embedder)
+    build_index(tmp_path, kb_articles[:5], use_embedder)
     with pytest.raises(EncoderMismatchError, match="rebuild"):
         KBIndex.open(tmp_path, encoder_id="another/model")
     with pytest.raises(SourceError, match="appears twice"):
-        build_index(tmp_path, [rutube_articles[0], rutube_articles[0]], use_embedder)
+        build_index(tmp_path, [kb_articles[0], kb_articles[0]], use_embedder)
 
 
 def test_faiss_switches_to_ivf_when_large_and_back_when_small(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def samples(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]],
 
 def test_metrics_count_requests_heads_and_model(client: TestClient, trained_bundle) -> None:  # type: ignore[no-untyped-def]
     for i in range(3):
-        res = client.post("/v1/classify", json={"id": f"M-{i}", "subject": "Refund"}, headers=auth("agent"))
+        res = client.post("/v1/classify", json={"id": f"M-{i}", "subject": "VPN"}, headers=auth("agent"))
         assert res.status_code == 200
     client.post("/v1/classify", json={"subject": 5}, headers=auth("agent"))
     client.get("/no/such/path")
@@ -45,7 +45,7 @@ def test_metrics_count_requests_heads_and_model(client: TestClient, trained_bund
     for (name, lab), value in got.items():
         if name == "triage_predictions_total":
             heads[dict(lab)["head"]] += value
-    assert heads == {"queue": 3, "type": 3}
+    assert heads == {"category": 3, "priority": 3}
     version = trained_bundle.manifest["model_version"]
     assert got[("triage_model_info", (("model_version", version),))] == 1
 

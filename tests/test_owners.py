@@ -8,6 +8,7 @@ import pytest
 
 from triage.errors import DataError
 from triage.owners import load_owners, parse_owners
+from triage.results import OwnerResult
 
 DEMO_OWNERS = Path(__file__).resolve().parents[1] / "data" / "demo" / "owners.yaml"
 
@@ -42,14 +43,14 @@ def test_inheritance_and_parent_answers() -> None:
                                                 "match": "no entry for this module"})
 
 
-def test_annotate_fills_contract_owners() -> None:
+def test_owned_fills_contract_owners() -> None:
     owners = parse_owners(TEXT)
-    module = {"value": "billing/invoices", "confidence": 0.9, "abstained": False, "top": []}
-    owners.annotate(module)
+    answer: OwnerResult = {"value": "billing/invoices", "confidence": 0.9, "abstained": False, "top": []}
+    module = owners.owned(answer)
     assert module["owners"][0] == "b.petrov" and module["owners_from"]["entry"] == "billing/invoices"
-    abstained = {"value": None, "confidence": 0.2, "abstained": True, "top": []}
-    owners.annotate(abstained)
-    assert abstained["owners"] == []
+    assert "owners" not in answer  # the head's answer is left as it was
+    abstained = owners.owned({"value": None, "confidence": 0.2, "abstained": True, "top": []})
+    assert abstained["owners"] == [] and abstained["owners_from"]["match"] == "module head abstained"
 
 
 def test_round_trip_through_the_bundle_copy() -> None:

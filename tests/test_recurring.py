@@ -67,21 +67,27 @@ def test_bundle_carries_the_training_history(trained_bundle) -> None:  # type: i
     assert info["tickets"] == 600 and file_sha256(seed) == info["sha256"]
     history = TicketHistory(seed, 512)
     assert len(history) == 600 and 0.0 < info["similar_threshold"] < 1.0
-    row = history.row_of("M-0")
-    assert row is not None and history.details([row])[row]["labels"]["queue"]
+    row = history.row_of("T-0001")
+    assert row is not None and history.details([row])[row]["labels"]["category"]
     history.close()
 
 
 def test_predict_sees_only_earlier_tickets_of_history_and_input(trained_bundle, tmp_path: Path,
                                                                 cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
-    """Training tickets M-10 (Jan) and M-590 (Jun) have texts the input repeats; the input ticket of March
-    may list M-10 but never M-590, and a later input ticket finds the earlier input ticket first."""
+    """An early (June) and a late (September) training ticket, each with a text no other ticket has, are
+    repeated by the input; the input ticket of July may list the early one but never the late one, and a later
+    input ticket finds the earlier input ticket first."""
     src = Path(trained_bundle.manifest["data"]["files"][0])
-    train = {r["id"]: r for r in csv.DictReader(src.open(encoding="utf-8"))}
-    early, late = train["M-10"], train["M-590"]
-    rows = [{"id": "K-2", "created_at": "2026-03-02T10:00:00Z", "subject": late["subject"], "body": late["body"]},
-            {"id": "K-1", "created_at": "2026-03-01T10:00:00Z", "subject": early["subject"], "body": early["body"]},
-            {"id": "K-3", "created_at": "2026-03-03T10:00:00Z", "subject": late["subject"], "body": late["body"]}]
+    train = list(csv.DictReader(src.open(encoding="utf-8")))
+    count: dict[tuple[str, str], int] = {}
+    for r in train:
+        count[r["subject"], r["body"]] = count.get((r["subject"], r["body"]), 0) + 1
+    unique = [r for r in train if count[r["subject"], r["body"]] == 1]
+    early = next(r for r in unique if r["created_at"] < "2026-06-15")
+    late = next(r for r in reversed(unique) if r["created_at"] > "2026-09-01")
+    rows = [{"id": "K-2", "created_at": "2026-07-16T10:00:00Z", "subject": late["subject"], "body": late["body"]},
+            {"id": "K-1", "created_at": "2026-07-15T10:00:00Z", "subject": early["subject"], "body": early["body"]},
+            {"id": "K-3", "created_at": "2026-07-17T10:00:00Z", "subject": late["subject"], "body": late["body"]}]
     data = tmp_path / "in.jsonl"
     data.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
     out = tmp_path / "out.jsonl"
@@ -96,8 +102,8 @@ def test_predict_sees_only_earlier_tickets_of_history_and_input(trained_bundle, 
         assert tid not in [s["ticket_id"] for s in rec["similar"]]
         scores = [s["score"] for s in rec["similar"]]
         assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
-    assert results["K-1"]["recurring"]["similar"][0]["ticket_id"] == "M-10"
-    assert "M-590" not in [s["ticket_id"] for r in results.values() for s in r["recurring"]["similar"]]
+    assert results["K-1"]["recurring"]["similar"][0]["ticket_id"] == early["id"]
+    assert late["id"] not in [s["ticket_id"] for r in results.values() for s in r["recurring"]["similar"]]
     assert results["K-3"]["recurring"]["similar"][0]["ticket_id"] == "K-2"  # same input, earlier
     assert not (trained_bundle.bundle.parent / (trained_bundle.bundle.name + ".history.sqlite")).exists()
 
@@ -185,7 +191,7 @@ def test_problems_cli_lists_most_active_first(trained_bundle, tmp_path: Path, ca
     from .test_cli import run_cli
 
     env = {"TRIAGE_CACHE_DIR": str(cache_dir), "TRIAGE_HISTORY_DB": str(tmp_path / "live.sqlite")}
-    res = run_cli("problems", "--model", str(trained_bundle.bundle), "--now", "2026-06-29T00:00:00Z", "--json",
+    res = run_cli("problems", "--model", str(trained_bundle.bundle), "--now", "2026-10-01T00:00:00Z", "--json",
                   env=env)
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)

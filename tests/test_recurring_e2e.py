@@ -56,7 +56,7 @@ def test_burst_alerts_once_then_updates_across_a_kill(trained_bundle, tmp_path: 
             status, body = post(url + "/v1/classify", ticket(n, t0 + timedelta(minutes=2 * n)))
             assert status == 200, body
             results.append(body["recurring"])
-        assert results[0]["similar"] == [] or results[0]["similar"][0]["ticket_id"].startswith("M-")
+        assert results[0]["similar"] == [] or results[0]["similar"][0]["ticket_id"].startswith("T-")
         assert results[1]["similar"][0]["ticket_id"] == "B-1" and results[1]["similar"][0]["score"] > 0.9
         assert [r["spike"] and r["spike"]["active"] for r in results] == [None, False, True, True, True]
         assert results[2]["spike"]["count"] == 3 and results[2]["spike"]["window_minutes"] == 60

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from triage._keys import hash_key
+from api._keys import hash_key
 
 from ._secure import KEYS, auth, keys_env, secure_client
 from ._server import call, serve

@@ -7,6 +7,7 @@ here is a few lines there.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from triage.heads.owner import OwnerHead
 from triage.owners import OwnersMap, load_owners
 
 OWNERS_FILE = "owners.yaml"
+# the contract §3 columns that get the neighbour-blending heads (their slots: `module`, `owner`)
+NEIGHBOUR_HEADS: dict[str, Callable[..., ModuleHead]] = {"module": ModuleHead, "owner": OwnerHead}
 
 
 def make_head(target: str, opts: TrainOptions) -> LabelHead:
@@ -31,16 +34,12 @@ def make_head(target: str, opts: TrainOptions) -> LabelHead:
     common: dict[str, Any] = {"target": target, "features": opts.features, "target_precision": opts.target_precision,
                               "min_coverage": opts.min_coverage,
                               "cv": opts.cv, "random_state": opts.seed}
-    if target == "module":
-        return ModuleHead(**common)
-    if target == "owner":
-        return OwnerHead(**common)
-    return LabelHead(**common)
+    return NEIGHBOUR_HEADS.get(target, LabelHead)(**common)
 
 
 def module_fit_kwargs(df: pd.DataFrame, rows: np.ndarray, target: str) -> dict[str, Any]:
     """The ticket facts (id, title, who fixed it) a neighbour head shows as evidence."""
-    if target not in ("module", "owner"):
+    if target not in NEIGHBOUR_HEADS:
         return {}
     cols = [c for c in ("id", "subject", "module", "owner") if c in df.columns]
     return {"tickets": df[cols].iloc[rows].to_dict("records")}
@@ -69,6 +68,11 @@ class ModuleExtra:
         manifest["drift"] = drift
         if self.feedback is not None:
             manifest["feedback"] = self.feedback
+            if self.feedback.get("conflicts"):
+                manifest["warnings"].append(
+                    f"feedback: reviewers disagreed on {self.feedback['conflicts']} (ticket, field) pair(s); settled "
+                    "by the majority of each reviewer's latest vote, a tie by the most recent "
+                    "(`triage report feedback` lists them)")
         if self.owners is not None and self.owners_path is not None:
             manifest["owners"] = self._owners_facts(heads)
             manifest["warnings"].extend(manifest["owners"]["warnings"])
@@ -80,7 +84,7 @@ class ModuleExtra:
 
     def _owners_facts(self, heads: dict[str, Any]) -> dict[str, Any]:
         assert self.owners is not None
-        modules = [str(c) for c in heads["module"].classes_] if "module" in heads else []
+        modules = [str(c) for head in heads.values() if head.slot == "module" for c in head.classes_]
         uncovered = [m for m in modules if not self.owners.lookup(m)[0]]
         warnings = [f"owners file: no entry (nor a parent's) for modules {uncovered}; "
                     "their suggestions will list no owners"] if uncovered else []

@@ -3,6 +3,9 @@
 The acceptance rate per module tells the analyst which routings can be
 trusted today; the most-corrected modules (and what they were corrected to)
 say where to add owners-file entries, training tickets, or a split module.
+Reviews are settled as training settles them (`triage.feedback.resolve`), and
+the tickets reviewers disagreed on are listed with every vote, so the analyst
+sees what the rule decided and can ask the reviewers.
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from training._cli_common import console, exits
 from training.report_cli import report_app
-from triage.feedback import Feedback, open_feedback
+from triage._cli_common import console, exits
+from triage.feedback import Feedback, Resolution, open_feedback, resolve
 
 FeedbackOpt = Annotated[Path, typer.Option("--feedback", help="Feedback store (TRIAGE_FEEDBACK_DB of the service).")]
 
 
 def feedback_summary(reviews: list[Feedback], field: str) -> dict[str, Any]:
-    """Acceptance per predicted value and the most frequent corrections; one review per (ticket, field)."""
-    latest = {(f.ticket_id, f.field): f for f in reviews if f.field == field}.values()
+    """Acceptance per predicted value, the most frequent corrections and the conflicts; one answer per ticket."""
+    settled = resolve(f for f in reviews if f.field == field)
+    latest = [r.review for r in settled.values()]
     per: dict[str, dict[str, Any]] = defaultdict(lambda: {"reviews": 0, "accepted": 0, "corrected_to": Counter()})
     missed: Counter[str] = Counter()
     for f in latest:
@@ -49,7 +53,15 @@ def feedback_summary(reviews: list[Feedback], field: str) -> dict[str, Any]:
             "per_value": modules,
             "most_corrected": sorted((m for m in modules if m["corrections"]),
                                      key=lambda m: (-m["corrections"], m["predicted"]))[:10],
-            "most_missed": [{"value": v, "count": c} for v, c in missed.most_common(10)]}
+            "most_missed": [{"value": v, "count": c} for v, c in missed.most_common(10)],
+            "conflicts": [_conflict(ticket_id, r) for (ticket_id, _), r in sorted(settled.items()) if r.conflict],
+            "unknown_tickets": sum(r.review.ticket_known is False for r in settled.values()),
+            "new_labels": sorted({r.correct for r in settled.values() if r.review.new_label})}
+
+
+def _conflict(ticket_id: str, r: Resolution) -> dict[str, Any]:
+    return {"ticket_id": ticket_id, "votes": [{"value": v, "reviewers": who} for v, who in r.votes.items()],
+            "resolved": r.correct, "rule": r.rule}
 
 
 @report_app.command("feedback")
@@ -102,3 +114,21 @@ def _print(report: dict[str, Any]) -> None:
     if report["most_missed"]:
         missed = ", ".join(f"{escape(m['value'])} ({m['count']})" for m in report["most_missed"][:5])
         console.print(f"Most often the right answer when the model was wrong: {missed}")
+    if report["new_labels"]:
+        console.print(f"New values reviewers introduced: {escape(', '.join(report['new_labels']))}")
+    if report["unknown_tickets"]:
+        console.print(f"{report['unknown_tickets']} reviewed ticket(s) are not in the service's ticket history "
+                      "(stored with ticket_known: false; learned only if the review carried the text)")
+    if report["conflicts"]:
+        _print_conflicts(report)
+
+
+def _print_conflicts(report: dict[str, Any]) -> None:
+    table = Table(title=f"conflicting reviews of {report['field']}: {len(report['conflicts'])} ticket(s); "
+                        "settled by majority of each reviewer's latest vote, a tie by the most recent")
+    for col in ("ticket", "votes", "training uses", "rule"):
+        table.add_column(col)
+    for c in report["conflicts"]:
+        votes = "; ".join(f"{v['value']} ({', '.join(v['reviewers'])})" for v in c["votes"])
+        table.add_row(escape(c["ticket_id"]), escape(votes), escape(c["resolved"]), c["rule"])
+    console.print(table)

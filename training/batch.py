@@ -18,7 +18,6 @@ from training.pipeline import evaluate_head
 from triage import Triage, open_triage
 from triage._data import Mapping, load_tickets
 from triage._history import order_times
-from triage._triage import TOP_LEVEL_HEADS
 from triage.settings import Settings
 
 _RECORD_FIELDS = ("id", "subject", "body", "language", "created_at", "customer", "channel")
@@ -85,7 +84,7 @@ def evaluate_file(model: Path, data: Path, report: Path, *, mapping: Mapping | N
 
 def _label_heads(triage: Triage) -> list[str]:
     """Heads scored against a label column (everything but the completeness scorer)."""
-    return [name for name in triage.heads if name != "completeness"]
+    return [name for name, head in triage.heads.items() if head.slot != "completeness"]
 
 
 def kb_retrieval_metrics(index: Any, feats: Any, gold: pd.Series, k: int = 10) -> dict[str, Any]:
@@ -127,7 +126,7 @@ def _markdown(triage: Triage, data: Path, metrics: dict[str, dict[str, Any]]) ->
     if "completeness" in metrics:
         lines += ["", "Completeness: " + ", ".join(f"{k} {v}" for k, v in metrics["completeness"].items()
                                                    if k != "detectors") + "."]
-    kinds = [n for n in metrics if n in TOP_LEVEL_HEADS]
+    kinds = [n for n in metrics if n in triage.heads and triage.heads[n].slot in ("module", "owner")]
     if kinds:
         lines += ["", f"Top-level heads evaluated: {', '.join(kinds)}."]
     return "\n".join(lines) + "\n"

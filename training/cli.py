@@ -1,24 +1,21 @@
-"""The `triage` command (contract §3).
+"""Training's commands of `triage` (contract §3): train, predict, evaluate, kb, report, problems.
 
-Exit codes: 0 success, 2 bad arguments or bad input (the message names the
-file, line and field), 1 anything else.
+Composed into the one `triage` command by `triage/cli.py` (entry point group `triage.commands`); the
+service's commands (`serve`, `keys`) live in `api/cli.py`. Exit codes: 0 success, 2 bad arguments or
+bad input (the message names the file, line and field), 1 anything else.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from training._cli_common import ConfigOpt, console, exits, mapping_from
 from training._report_feedback import report_app  # registers `report feedback` on the report app
 from training.kb_cli import kb_app
-from training.keys_cli import keys_app
 from training.recurring_cli import problems
+from triage._cli_common import ConfigOpt, KbOpt, ModelOpt, cli_settings, console, exits, mapping_from
 
 app = typer.Typer(
     help="Ticket triage: train models on your helpdesk history, classify new tickets, serve the API.\n\n"
@@ -28,11 +25,7 @@ app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 app.add_typer(report_app, name="report")
 app.command("problems")(problems)
-app.add_typer(keys_app, name="keys")
 DataOpt = Annotated[list[Path], typer.Option("--data", help="Ticket file (CSV, JSONL, Parquet); repeat for several.")]
-ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
-KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index (`triage kb build`): adds "
-                                                         "suggested articles ('kb') to every result.")]
 
 
 @app.command()
@@ -70,7 +63,7 @@ def train(
     opts = TrainOptions(targets=target or [], features=features, target_precision=target_precision,
                         min_coverage=min_coverage, test_size=test_size, mlflow=mlflow, finetune=finetune,
                         owners=owners, feedback=feedback, previous=previous)
-    result = run_train(data, out, mapping=mapping_from(config), options=opts)
+    result = run_train(data, out, mapping=mapping_from(config), options=opts, settings=cli_settings())
     _print_metrics(result.metrics)
     for line in result.manifest.get("answers", []):
         console.print(line)
@@ -92,7 +85,7 @@ def predict(
     """Classify tickets in created_at order and write one contract §4 result per line."""
     from training.batch import predict_file
 
-    n = predict_file(model, input, output, mapping=mapping_from(config), kb=kb)
+    n = predict_file(model, input, output, mapping=mapping_from(config), kb=kb, settings=cli_settings())
     console.print(f"[green]Wrote[/] {n} results to {output}")
 
 
@@ -111,34 +104,9 @@ def evaluate(
     """
     from training.batch import evaluate_file
 
-    metrics = evaluate_file(model, data, report, mapping=mapping_from(config), kb=kb)
+    metrics = evaluate_file(model, data, report, mapping=mapping_from(config), kb=kb, settings=cli_settings())
     _print_metrics(metrics)
     console.print(f"[green]Report[/] {report / 'report.md'}")
-
-
-@app.command()
-@exits
-def serve(
-    model: ModelOpt,
-    kb: KbOpt = None,
-    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-) -> None:
-    """Serve the HTTP API (docs at /docs) for a bundle. Needs API keys (TRIAGE_API_KEYS_FILE, `triage keys
-    add`) or TRIAGE_DEV_MODE=1; `kill -HUP <pid>` reloads the bundle. See SECURITY.md."""
-    import uvicorn
-
-    from triage import Settings
-    from triage._keys import check_settings
-    from triage._logging import log_config
-
-    os.environ["TRIAGE_MODEL_DIR"] = str(model.resolve())
-    if kb is not None:
-        os.environ["TRIAGE_KB_DIR"] = str(kb.resolve())
-    settings = Settings()
-    check_settings(settings)  # no keys and no dev mode: stop here, with what to do, before uvicorn starts
-    uvicorn.run("api.app:create_app", factory=True, host=host, port=port,
-                log_config=log_config(settings.log_format, os.environ.get("TRIAGE_LOG_LEVEL", "INFO")))
 
 
 def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:
@@ -169,10 +137,7 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def main() -> None:
-    logging.basicConfig(level=os.environ.get("TRIAGE_LOG_LEVEL", "WARNING"), stream=sys.stderr)
-    app()
+if __name__ == "__main__":  # `python -m training.cli ...` runs the whole `triage` command
+    from triage.cli import main
 
-
-if __name__ == "__main__":
     main()

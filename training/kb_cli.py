@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from training._cli_common import ConfigOpt, console, exits, mapping_from
+from triage._cli_common import ConfigOpt, cli_settings, console, exits, mapping_from
 
 kb_app = typer.Typer(
     help="Knowledge-base index: `build` it from articles (and past answers), `search` it, find `gaps`.\n\n"
@@ -28,12 +28,14 @@ def _embedder(model: Path | None, spec: str | None, settings: Any) -> tuple[Any,
     from triage._embedding import load_embedder
 
     if model is not None:
-        return bundle_embedder(model, cache_dir=settings.cache_dir, progress=True), f"bundle:{model.resolve()}"
+        return (bundle_embedder(model, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx),
+                f"bundle:{model.resolve()}")
     if spec and spec.startswith("bundle:"):
         path = Path(spec.removeprefix("bundle:"))
-        return bundle_embedder(path, cache_dir=settings.cache_dir, progress=True), spec
+        return bundle_embedder(path, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx), spec
     spec = spec or settings.embedder
-    return load_embedder(spec, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens, progress=True), spec
+    return load_embedder(spec, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens, progress=True,
+                         onnx=settings.onnx), spec
 
 
 def _index_embedder(kb: Path, model: Path | None, settings: Any) -> tuple[Any, Any]:
@@ -70,9 +72,8 @@ def build(
     """Build or update a KB index from articles and past answers."""
     from kb_index import BuildOptions, build_index
     from triage._kb import load_answers, load_articles, qdrant_settings
-    from triage.settings import Settings
 
-    settings = Settings()
+    settings = cli_settings()
     if mode not in ("sync", "upsert"):
         raise typer.BadParameter("choose sync or upsert", param_hint="--mode")
     backend = backend or ("qdrant" if settings.qdrant_url else "faiss")
@@ -101,9 +102,8 @@ def search(
 ) -> None:
     """Show the articles and past answers that best match a question."""
     from triage._kb import search_kb
-    from triage.settings import Settings
 
-    index, embedder = _index_embedder(kb, model, Settings())
+    index, embedder = _index_embedder(kb, model, cli_settings())
     hits = search_kb(index, embedder, [query], k=k, sources=source)[0]
     if as_json:
         typer.echo(json.dumps({"hits": hits}, ensure_ascii=False, indent=2))
@@ -133,9 +133,8 @@ def gaps(
     """List groups of similar tickets that no article answers well: the articles to write next."""
     from triage._data import load_tickets
     from triage._kb import find_gaps
-    from triage.settings import Settings
 
-    index, embedder = _index_embedder(kb, model, Settings())
+    index, embedder = _index_embedder(kb, model, cli_settings())
     tickets = load_tickets(data, mapping_from(config))
     found, poor = find_gaps(index, embedder, tickets, min_score=min_score, min_size=min_size, distance=distance,
                             progress=True)

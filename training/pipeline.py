@@ -136,7 +136,8 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
     targets = resolve_targets(df, [*opts.targets, *mapping.targets])
     df, module_extra = apply_module_options(df, targets, out, opts)
     console.print(f"Loaded {len(df)} tickets from {len(paths)} file(s); heads: {', '.join(targets)}")
-    base = embedder or load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens)
+    base = embedder or load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens,
+                                     onnx=settings.onnx)
     train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0] if targets else None, opts.seed)
     extra_dirs: dict[str, Path] = {}
     if opts.finetune and not targets:
@@ -156,7 +157,7 @@ def train(paths: list[Path], out: Path, *, mapping: Mapping | None = None, optio
             raise DataError(str(exc), field=target) from exc
         metrics[target], head_plots = evaluate_head(head, feats, df, test_idx, plot_dir)
         plots += head_plots
-        if head.dropped_classes_ and target not in AUTO_HEADS:  # module/owner: see training/_drift.py
+        if head.dropped_classes_ and head.slot == "label":  # module/owner: see training/_drift.py
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
         heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts, head) if opts.refit_full else head
     answers = [heads[t].abstain_.sentence(t) for t in targets]

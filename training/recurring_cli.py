@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from training._cli_common import console, exits
+from triage._cli_common import cli_settings, console, exits
 
 
 @exits
@@ -32,9 +32,9 @@ def problems(
     from triage._history import to_epoch
     from triage._recurring import open_recurring
     from triage.errors import BundleError, DataError
-    from triage.settings import Settings
 
-    settings = Settings()
+
+    settings = cli_settings()
     manifest = read_manifest(model)
     try:
         at = to_epoch(now) if now else None

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import typer
 
-from training._cli_common import ConfigOpt, console, exits, mapping_from
 from training._plots import _save
+from triage._cli_common import ConfigOpt, cli_settings, console, exits, mapping_from
 from triage.heads._evidence import ITEMS
 
 report_app = typer.Typer(help="Reports: how complete escalations are (`escalations`), how reviewers judged the "
@@ -33,9 +33,9 @@ def score_tickets(df: pd.DataFrame, model: Path | None) -> pd.DataFrame:
 
     records = df[[c for c in ("id", "subject", "body", "language") if c in df.columns]].to_dict(orient="records")
     if model is not None:
-        from triage import Settings, open_triage
+        from triage import open_triage
 
-        settings = Settings()
+        settings = cli_settings()
         triage = open_triage(model, settings, kb=None, history="none", progress=True)
         feats = triage.features(records, batch_size=settings.batch_size, progress=True)
         results = triage.score_completeness(feats, df["language"].tolist())

@@ -43,7 +43,7 @@ def open_triage(bundle: str | Path, settings: Settings, *, embedder: Embedder | 
     fails here rather than on a user's ticket, and the history is left untouched.
     """
     bundle = Path(bundle)
-    manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress)
+    manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress, settings.onnx)
     index = _kb_for(settings.kb_dir if isinstance(kb, str) else kb, embedder, settings)
     recurring = (recurring_from_settings(bundle, manifest, embedder.dim, settings, ephemeral=history == "ephemeral",
                                          alerts=alerts) if history != "none" else None)
@@ -70,13 +70,13 @@ def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | Non
     return Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
 
 
-def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False) -> Embedder:
+def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False, onnx: bool = True) -> Embedder:
     """Only the embedder a bundle was trained with (for building or searching a KB index for it)."""
-    return _checked(Path(bundle), None, cache_dir, progress)[1]
+    return _checked(Path(bundle), None, cache_dir, progress, onnx)[1]
 
 
 def _checked(bundle: Path, embedder: Embedder | None, cache_dir: Path,
-             progress: bool) -> tuple[dict[str, Any], Embedder]:
+             progress: bool, onnx: bool = True) -> tuple[dict[str, Any], Embedder]:
     """The bundle's manifest (versions checked) and an embedder it accepts (the given one, or its own)."""
     manifest = read_manifest(bundle)
     check_versions(manifest)
@@ -87,7 +87,7 @@ def _checked(bundle: Path, embedder: Embedder | None, cache_dir: Path,
                                                    prefixes=E5_PREFIXES, max_tokens=int(spec["max_tokens"]))
         else:
             embedder = load_embedder(spec["spec"], cache_dir=cache_dir, max_tokens=int(spec["max_tokens"]),
-                                     progress=progress)
+                                     progress=progress, onnx=onnx)
     check_embedder(manifest, embedder.model_id, embedder.dim)
     return manifest, embedder
 

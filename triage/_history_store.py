@@ -131,13 +131,27 @@ class Match:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+SCHEMA_VERSION = 1  # PRAGMA user_version of the history file; 0 = written before it carried one (same layout)
+
+
 def connect(path: Path) -> sqlite3.Connection:
+    """Open (or create) a history file; refuses one written by a newer triage instead of misreading it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
+    check_schema_version(db, path)
     db.executescript(SCHEMA)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return db
+
+
+def check_schema_version(db: sqlite3.Connection, path: Path) -> None:
+    found = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        db.close()
+        raise HistoryError(f"{path} is a ticket history of schema v{found}, newer than this triage reads "
+                           f"(v{SCHEMA_VERSION}); upgrade triage or point TRIAGE_HISTORY_DB at another file")
 
 
 def record_params(r: HistoryRecord) -> tuple[Any, ...]:

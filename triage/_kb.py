@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kb_index import Article, KBIndex, QdrantSettings, article_text, read_folder
+from kb_index import Article, KBHit, KBIndex, QdrantSettings, article_text, read_folder
 from kb_index.errors import SourceError
 from triage._data import Mapping, load_tickets, read_records
 from triage._embedding import Embedder
@@ -104,7 +104,7 @@ def open_kb(kb_dir: str | Path, embedder: Embedder, settings: Any) -> KBIndex:
 
 
 def search_kb(index: KBIndex, embedder: Embedder, queries: Sequence[str], k: int = 5,
-              sources: Sequence[str] | None = None) -> list[list[dict[str, Any]]]:
+              sources: Sequence[str] | None = None) -> list[list[KBHit]]:
     vectors = embedder.encode(list(queries), kind="query")
     return [[h.as_dict() for h in hits] for hits in index.search(vectors, queries, k=k, sources=sources)]
 

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from triage.results import ProblemRef
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS problems (
     id INTEGER PRIMARY KEY, title TEXT NOT NULL, size INTEGER NOT NULL, module TEXT, answer TEXT,
@@ -40,7 +42,7 @@ class Problem:
     def key(self) -> str:
         return f"P-{self.id}"
 
-    def brief(self) -> dict[str, Any]:
+    def brief(self) -> ProblemRef:
         """Contract §4 `recurring.problem`."""
         return {"id": self.key, "title": self.title, "size": self.size}
 

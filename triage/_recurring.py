@@ -15,7 +15,6 @@ swaps the bundle directory, never deletes it); on start the live file takes in t
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -29,6 +28,7 @@ from triage._history import HistoryRecord, TicketHistory, iso, order_times
 from triage._problems import ProblemSet, problem_dict
 from triage._spike import SpikeConfig, SpikeDetector
 from triage.errors import HistoryError
+from triage.results import Prediction, RecurringResult, SimilarTicket
 
 SEED = "history/history.sqlite"
 DEFAULT_THRESHOLD = 0.9  # before a history is large enough to measure its own (see `similarity_threshold`)
@@ -62,39 +62,38 @@ class Recurring:
         return now
 
     def observe(self, tickets: Sequence[Mapping[str, Any]], vectors: np.ndarray, texts: Sequence[str],
-                results: Sequence[Mapping[str, Any]], *, record: bool = True) -> list[dict[str, Any]]:
-        """`recurring` per ticket (input order); with `record`, the tickets join the history."""
+                predictions: Sequence[Prediction], *, record: bool = True) -> list[RecurringResult]:
+        """`recurring` per ticket (input order); with `record`, the tickets join the history with their answers."""
         given = order_times([t.get("created_at") for t in tickets])  # undated: placed by input order
         times = [t if t is not None else self._arrival() for t in given]
         order = sorted(range(len(tickets)), key=lambda i: times[i])
-        out: list[dict[str, Any]] = [{} for _ in tickets]
+        out: dict[int, RecurringResult] = {}
         with self.history.transaction():
             for i in order:
-                out[i] = self._one(tickets[i], vectors[i], texts[i], times[i], results[i], record)
-        return out
+                out[i] = self._one(tickets[i], vectors[i], texts[i], times[i], predictions[i], record)
+        return [out[i] for i in range(len(tickets))]
 
     def _one(self, ticket: Mapping[str, Any], vector: np.ndarray, text: str, created: float,
-             result: Mapping[str, Any], record: bool) -> dict[str, Any]:
+             prediction: Prediction, record: bool) -> RecurringResult:
         tid = str(ticket.get("id") or "") or None
         raw: list[tuple[np.ndarray, np.ndarray]] = []
         matches = self.history.search(vector, text, before=created, exclude=tid, k=self.top_k, neighbours=raw)
         info = self.history.details([m.row for m in matches])
-        similar = [{"ticket_id": info[m.row]["ticket_id"], "score": round(float(np.clip(m.score, 0, 1)), 4),
-                    "created_at": info[m.row]["created_at"], "answer": info[m.row]["answer"]} for m in matches]
+        similar: list[SimilarTicket] = [
+            {"ticket_id": info[m.row]["ticket_id"], "score": round(float(np.clip(m.score, 0, 1)), 4),
+             "created_at": info[m.row]["created_at"], "answer": info[m.row]["answer"]} for m in matches]
         pid = self.problems.assign(vector[None, :])[0]
         problem = self.problems.get(pid) if pid is not None else None
         spike = None
         if record:
-            predicted = _predicted(result)
-            module = predicted.get("module")
             rows = self.history.append([HistoryRecord(
                 ticket_id=tid or f"anon-{created:.6f}", created_at=created, subject=str(ticket.get("subject") or ""),
-                text=text, embedding=vector, source="classified", predicted=predicted, problem_id=pid)])
+                text=text, embedding=vector, source="classified", predicted=prediction.as_dict(), problem_id=pid)])
             if self.spike is not None:
                 title = problem.title if problem else (str(ticket.get("subject") or "").strip() or text[:80])
                 known = (*raw[0], rows[0]) if raw else None
                 spike = self.spike.observe(vector, created, tid or "?", pid, title,
-                                           module or (problem.module if problem else None), known)
+                                           prediction.module or (problem.module if problem else None), known)
         return {"similar": similar, "problem": problem.brief() if problem else None, "spike": spike}
 
     def problem_listing(self, now: float | None = None) -> list[dict[str, Any]]:
@@ -151,14 +150,6 @@ def _trend(last_day: int, daily_before: float) -> str:
     return "steady"
 
 
-def _predicted(result: Mapping[str, Any]) -> dict[str, Any]:
-    labels = {name: out.get("value") for name, out in (result.get("labels") or {}).items()}
-    for name in ("module", "owner"):
-        if isinstance(result.get(name), Mapping):
-            labels[name] = result[name].get("value")
-    return {k: v for k, v in labels.items() if v is not None}
-
-
 def default_live_path(bundle: Path) -> Path:
     bundle = Path(bundle).resolve()
     return bundle.with_name(bundle.name + ".history.sqlite")
@@ -166,14 +157,12 @@ def default_live_path(bundle: Path) -> Path:
 
 def seed_live(live: Path, seed: Path, version: str, embedder_id: str) -> None:
     """Bring a bundle's training tickets and problems into the live history, once per bundle version."""
-    db = sqlite3.connect(str(live), timeout=30, isolation_level=None)
-    try:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        from triage._history import SCHEMA
-        from triage._problems import SCHEMA as PROBLEMS
+    from triage._history_store import connect
+    from triage._problems import SCHEMA as PROBLEMS
 
-        db.executescript(SCHEMA + PROBLEMS)
+    db = connect(live)  # the one way a history file is opened: WAL, FULL, schema and its version
+    try:
+        db.executescript(PROBLEMS)
         meta = dict(db.execute("SELECT key, value FROM meta"))
         if meta.get("seed_version") == f'"{version}"':
             return

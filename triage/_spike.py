@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -23,6 +22,7 @@ from scipy.stats import poisson
 
 from triage._alerts import AlertEvent, AlertSender
 from triage._history import TicketHistory
+from triage.results import SpikeResult
 
 
 @dataclass
@@ -133,7 +133,7 @@ class SpikeDetector:
         return count, share * volume
 
     def observe(self, vector: np.ndarray, created: float, ticket_id: str, problem_id: int | None, title: str,
-                module: str | None, known: tuple[np.ndarray, np.ndarray, int] | None = None) -> dict[str, Any] | None:
+                module: str | None, known: tuple[np.ndarray, np.ndarray, int] | None = None) -> SpikeResult | None:
         """Contract §4 `recurring.spike` for a ticket just stored; None when its group is only itself."""
         members = self.group(vector, problem_id, known)
         count, expected = self.rate(members, created)

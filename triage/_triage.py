@@ -20,12 +20,20 @@ from triage._window import over_window
 from triage.errors import BundleError
 from triage.heads.base import Features
 from triage.owners import OwnersMap
+from triage.results import (
+    CompletenessResult,
+    HeadParts,
+    KBHit,
+    LabelResult,
+    ModuleResult,
+    OwnerResult,
+    Prediction,
+    Slot,
+    TicketResult,
+)
 
 if TYPE_CHECKING:
     from triage._recurring import Recurring
-
-TOP_LEVEL_HEADS = ("module", "owner")  # contract §4 puts these beside `labels`
-COMPLETENESS = "completeness"  # not a label head: scored with the ticket's language and the team's threshold
 
 
 class Triage:
@@ -60,58 +68,78 @@ class Triage:
         return Features(texts, dense)
 
     def classify(self, tickets: Sequence[Mapping[str, Any]], *, batch_size: int = 32,
-                 progress: bool = False, record: bool = True) -> list[dict[str, Any]]:
-        """Contract §4 results, one per ticket, in input order; `record=False` leaves the history untouched."""
+                 progress: bool = False, record: bool = True) -> list[TicketResult]:
+        """Contract §4 results, one per ticket, in input order; `record=False` leaves the history untouched.
+
+        Each head's output goes where its `slot` says: under `labels` by the head's name, or beside them
+        (`module` with its owners, `owner`); the history gets the answers as `Prediction`s.
+        """
         if not tickets:
             return []
         feats = self.features(tickets, batch_size=batch_size, progress=progress)
-        per_head = {name: head.predict_results(feats) for name, head in self.heads.items() if name != COMPLETENESS}
+        labels: dict[str, Sequence[LabelResult]] = {}
+        beside: dict[Slot, Sequence[OwnerResult]] = {}
+        for name, head in self.heads.items():
+            if head.slot == "label":
+                labels[name] = head.predict_results(feats)
+            elif head.slot != "completeness":
+                beside[head.slot] = head.predict_results(feats)
         languages = [t.get("language") or detect_language(text) for t, text in zip(tickets, feats.texts, strict=True)]
         completeness = self.score_completeness(feats, languages)
         kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
         cut = over_window(self.embedder, feats.texts)  # reported, never silent: the tail was not read
-        results = []
+        results: list[TicketResult] = []
+        predictions: list[Prediction] = []
         for i, ticket in enumerate(tickets):
-            labels = {name: out[i] for name, out in per_head.items() if name not in TOP_LEVEL_HEADS}
-            result: dict[str, Any] = {
+            module = beside["module"][i] if "module" in beside else None
+            owner = beside["owner"][i] if "owner" in beside else None
+            parts: HeadParts = {}
+            if module is not None:
+                parts["module"] = self._owned(module)
+            if owner is not None:
+                parts["owner"] = owner
+            if completeness is not None:
+                parts["completeness"] = completeness[i]
+            result: TicketResult = {
                 "ticket_id": str(ticket.get("id") or i + 1),
                 "model_version": self.model_version,
                 "language": languages[i],
-                "labels": labels,
+                "labels": {name: out[i] for name, out in labels.items()},
                 "truncated": cut[i],
+                **parts,
+                "kb": [hit.as_dict() for hit in kb_hits[i]],
             }
-            for name in TOP_LEVEL_HEADS:
-                if name in per_head:
-                    result[name] = dict(per_head[name][i])
-            if "module" in result:
-                result["module"]["owners"] = []
-                if self.owners is not None:
-                    self.owners.annotate(result["module"])
-            if completeness is not None:
-                result["completeness"] = completeness[i]
-            result["kb"] = [hit.as_dict() for hit in kb_hits[i]]
             results.append(result)
+            predictions.append(Prediction.of(result["labels"], module, owner))
         if self.recurring is not None:
-            for result, rec in zip(results, self.recurring.observe(tickets, feats.dense, feats.texts, results,
+            for result, rec in zip(results, self.recurring.observe(tickets, feats.dense, feats.texts, predictions,
                                                                    record=record), strict=True):
                 result["recurring"] = rec
         return results
 
+    def _owned(self, module: OwnerResult) -> ModuleResult:
+        """The module answer with who owns that module; no owners file, no owners."""
+        return self.owners.owned(module) if self.owners is not None else {**module, "owners": []}
+
+    def _head(self, slot: Slot) -> Any | None:
+        """The bundle's head for a one-of-a-kind slot (completeness), or None."""
+        return next((head for head in self.heads.values() if head.slot == slot), None)
+
     def score_completeness(self, feats: Features, languages: Sequence[str],
-                           threshold: float | None = None) -> list[dict[str, Any]] | None:
+                           threshold: float | None = None) -> list[CompletenessResult] | None:
         """Completeness objects for already-embedded tickets; None when the bundle has no scorer."""
-        head = self.heads.get(COMPLETENESS)
+        head = self._head("completeness")
         if head is None:
             return None
         return head.predict_results(feats, languages=list(languages),  # type: ignore[no-any-return]
                                     threshold=self.completeness_threshold if threshold is None else threshold)
 
-    def score_escalation(self, ticket: Mapping[str, Any], threshold: float | None = None) -> dict[str, Any]:
+    def score_escalation(self, ticket: Mapping[str, Any], threshold: float | None = None) -> CompletenessResult:
         """Contract §5 `/v1/escalations/score`: one ticket's completeness object."""
-        if COMPLETENESS not in self.heads:
+        head = self._head("completeness")
+        if head is None:
             raise BundleError("this bundle has no completeness scorer; retrain it with `triage train`")
-        head = self.heads[COMPLETENESS]
         feats = (self.features([ticket]) if head.needs_dense else  # cue and structure detectors need no embedding
                  Features([ticket_text(ticket.get("subject"), ticket.get("body"))], np.zeros((1, self.embedder.dim))))
         language = ticket.get("language") or detect_language(feats.texts[0])
@@ -119,7 +147,7 @@ class Triage:
         assert result is not None
         return result[0]
 
-    def search_kb(self, query: str, k: int = 5, sources: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def search_kb(self, query: str, k: int = 5, sources: Sequence[str] | None = None) -> list[KBHit]:
         """Suggestions for a free-text query; empty when no KB index is loaded."""
         if self.kb is None:
             return []

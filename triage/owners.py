@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from triage.errors import DataError
+from triage.results import ModuleResult, OwnerResult
 
 SEPARATOR = "/"
 
@@ -66,14 +67,14 @@ class OwnersMap:
         entry = self.entries[key]
         return entry.ordered(), {"file": self.source, "entry": key, "match": match, "on_duty": entry.on_duty}
 
-    def annotate(self, module: dict[str, Any]) -> None:
-        """Fill `owners` (and `owners_from`) of a contract §4 module object in place."""
-        value = module.get("value")
+    def owned(self, module: OwnerResult) -> ModuleResult:
+        """The module head's answer with `owners` and where they came from (`owners_from`), contract §4."""
+        value = module["value"]
         if value is None:
-            module["owners"] = []
-            module["owners_from"] = {"file": self.source, "entry": None, "match": "module head abstained"}
-            return
-        module["owners"], module["owners_from"] = self.lookup(str(value))
+            return {**module, "owners": [],
+                    "owners_from": {"file": self.source, "entry": None, "match": "module head abstained"}}
+        owners, source = self.lookup(str(value))
+        return {**module, "owners": owners, "owners_from": source}
 
     def to_yaml(self) -> str:
         data = {k: {"owners": list(e.owners), **({"on_duty": e.on_duty} if e.on_duty else {})}

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     model_root: Path | None = Field(None, description="Reload may only load bundles under this folder "
                                     "(default: the folder holding TRIAGE_MODEL_DIR).")
     log_format: str = Field("json", pattern="^(json|text)$", description="Service logs: json lines or text.")
+    log_level: str | None = Field(None, pattern="(?i)^(debug|info|warning|error|critical)$",
+                                  description="Log level (default: INFO for the service, WARNING for the CLI).")
+    onnx: bool = Field(True, description="Run the default model with ONNX Runtime (~2x faster); 0 = PyTorch.")
 
     @field_validator("alert_timezone")
     @classmethod

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from triage.heads.base import Features
+from triage.results import EvidenceTerm, EvidenceTicket
 
 MAX_TITLE = 140
 
@@ -49,9 +50,9 @@ class Memory:
                    titles=titles, owners=[_clean(m.get("owner")) for m in meta],
                    modules=[_clean(m.get("module")) for m in meta])
 
-    def supporting(self, idx: np.ndarray, sims: np.ndarray, members: np.ndarray, n: int) -> list[dict[str, Any]]:
+    def supporting(self, idx: np.ndarray, sims: np.ndarray, members: np.ndarray, n: int) -> list[EvidenceTicket]:
         """The most similar remembered tickets whose label is among `members` (neighbours come sorted)."""
-        out = []
+        out: list[EvidenceTicket] = []
         for j, s in zip(idx, sims, strict=True):
             if self.labels[j] in members:
                 out.append({"ticket_id": self.ids[j], "title": self.titles[j], "module": self.modules[j],
@@ -73,7 +74,7 @@ def _class_coef(coef: np.ndarray, classes: np.ndarray, members: np.ndarray) -> n
 
 
 def top_terms(coef: np.ndarray, classes: np.ndarray, names: Sequence[tuple[int, np.ndarray]], row: Any,
-              members: np.ndarray, n: int) -> list[dict[str, Any]]:
+              members: np.ndarray, n: int) -> list[EvidenceTerm]:
     """Words of this ticket with the largest positive pull towards the suggestion.
 
     coef, classes: the linear model's `coef_` and `classes_` (class indices); names: (column offset,

@@ -1,15 +1,19 @@
 """What every head receives and returns.
 
 `Triage` embeds a batch once and hands the same `Features` to every head, so
-adding a head never adds an embedding pass.
+adding a head never adds an embedding pass. Each head says where its output
+goes in a ticket result (`Head.slot`), so `Triage` places outputs by slot and
+never by a head's name.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+from triage.results import LabelResult, Slot
 
 
 @dataclass(frozen=True)
@@ -31,9 +35,23 @@ class Features:
         return Features([self.texts[i] for i in idx], self.dense[idx])
 
 
-def label_result(labels: np.ndarray, probs: np.ndarray, threshold: float, k: int) -> list[dict[str, Any]]:
+@runtime_checkable
+class Head(Protocol):
+    """What a bundle's head offers whatever it predicts: where its output goes, and what the manifest records.
+
+    `slot` is "label" (under `labels`, by the head's name), "module" or "owner" (their own keys beside
+    `labels`, the module one with owners) or "completeness" (scored with the ticket's language and threshold).
+    """
+
+    @property
+    def slot(self) -> Slot: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+def label_result(labels: np.ndarray, probs: np.ndarray, threshold: float, k: int) -> list[LabelResult]:
     """Contract §4 label objects for a batch of calibrated probability rows."""
-    out = []
+    out: list[LabelResult] = []
     for row in probs:
         order = np.argsort(-row)[:k]
         conf = float(row[order[0]])

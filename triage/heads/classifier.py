@@ -10,19 +10,15 @@ seconds where an exact solver takes minutes, with equal or better macro-F1.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import weakref
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import FeatureUnion
 
 from triage.errors import NotTrainedError
 from triage.heads._abstain import (
@@ -33,43 +29,9 @@ from triage.heads._abstain import (
     fit_temperature,
     risk_coverage,
 )
+from triage.heads._features import FeatureKind, lexical_union, shared_transform
 from triage.heads.base import Features, label_result
-
-FeatureKind = Literal["dense", "lexical", "hybrid"]
-
-
-_FINGERPRINTS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-
-
-def _fingerprint(vectorizer: Any) -> str:
-    """Identifies a fitted vectorizer by what it computes: heads trained on the same texts get the same one."""
-    known = _FINGERPRINTS.get(vectorizer)
-    if known is None:
-        digest = hashlib.sha256()
-        for name, part in getattr(vectorizer, "transformer_list", [("", vectorizer)]):
-            params = {k: v for k, v in part.get_params().items() if k != "dtype"}
-            digest.update(f"{name}{sorted(params.items(), key=str)}".encode())
-            digest.update(json.dumps(sorted((t, int(i)) for t, i in part.vocabulary_.items())).encode())
-            digest.update(np.ascontiguousarray(part.idf_).tobytes())
-        known = _FINGERPRINTS[vectorizer] = digest.hexdigest()
-    return known
-
-
-def shared_transform(vectorizer: Any, X: Features) -> Any:
-    """The TF-IDF block once per batch however many heads use an identical vectorizer (read-only)."""
-    key = "tfidf:" + _fingerprint(vectorizer)
-    if key not in X.memo:
-        X.memo[key] = vectorizer.transform(X.texts)
-    return X.memo[key]
-
-
-def _lexical_union(max_features: int) -> FeatureUnion:
-    return FeatureUnion([
-        ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True,
-                                 max_features=max_features, token_pattern=r"(?u)\b\w[\w.\-]*\w\b|\b\w\b")),
-        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                                 max_features=max_features)),
-    ])
+from triage.results import LabelResult, Slot
 
 
 class LabelHead(BaseEstimator):  # type: ignore[misc]
@@ -131,30 +93,49 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         return [(float(a), float(w)) for a in alphas for w in weights]
 
     # --- estimator contract -----------------------------------------------------------
-    def fit(self, X: Features, y: Any) -> LabelHead:
+    def fit(self, X: Features, y: Any, **context: Any) -> LabelHead:
+        """The template every head follows; subclasses change the hooks (`_fit_features`, `_refine`)."""
+        X, y, rows = self._learnable(X, y)
+        y_idx = np.searchsorted(self.classes_, y)
+        # The vocabulary and IDF see all training texts once (no labels involved), so the
+        # out-of-fold models below only refit the linear layer: 5x faster than refitting n-grams per fold.
+        self._fit_features(X)
+        matrix, oof = self._search(X, y_idx)
+        self._calibrate(self._refine(oof, X, y_idx, rows, **context), y_idx)
+        self.n_train_ = len(y)
+        self.model_ = self._new_model(self.alpha_).fit(matrix, y_idx)
+        return self
+
+    def _learnable(self, X: Features, y: Any) -> tuple[Features, np.ndarray, np.ndarray]:
+        """Classes with `min_class_size`+ examples (`classes_`); the rest are dropped and named."""
         y = np.asarray([str(v) for v in y], dtype=object)
         labels, counts = np.unique(y, return_counts=True)
         keep_labels = labels[counts >= self.min_class_size]
         self.dropped_classes_ = sorted(str(v) for v in labels[counts < self.min_class_size])
         if len(keep_labels) < 2:
+            found = {str(k): int(v) for k, v in zip(labels, counts, strict=True)}
             raise ValueError(f"target '{self.target}' needs at least two labels with "
-                             f"{self.min_class_size}+ examples; found {dict(zip(labels, counts, strict=True))}")
-        keep = np.isin(y, keep_labels)
-        X, y = X.subset(np.nonzero(keep)[0]), y[keep]
+                             f"{self.min_class_size}+ examples; found {found}")
+        rows = np.nonzero(np.isin(y, keep_labels))[0]
         self.classes_ = np.asarray(sorted(keep_labels), dtype=object)
-        y_idx = np.searchsorted(self.classes_, y)
-        # The vocabulary and IDF see all training texts once (no labels involved), so the
-        # out-of-fold models below only refit the linear layer: 5x faster than refitting n-grams per fold.
-        self.lexical_ = _lexical_union(self.max_features).fit(X.texts) if self.features != "dense" else None
-        matrix, oof = self._search(X, y_idx)
+        return X.subset(rows), y[rows], rows
+
+    def _fit_features(self, X: Features) -> None:
+        """Hook: fit the unsupervised feature blocks on the training texts."""
+        self.lexical_ = lexical_union(self.max_features).fit(X.texts) if self.features != "dense" else None
+
+    def _refine(self, oof: np.ndarray, X: Features, y_idx: np.ndarray, rows: np.ndarray,
+                **context: Any) -> np.ndarray:
+        """Hook: turn the linear model's out-of-fold probabilities into the head's (identity here)."""
+        return oof
+
+    def _calibrate(self, oof: np.ndarray, y_idx: np.ndarray) -> None:
+        """Temperature, abstention threshold and risk-coverage curve, all from out-of-fold predictions."""
         self.temperature_ = fit_temperature(oof, y_idx)
         calibrated = apply_temperature(oof, self.temperature_)
         conf, correct = calibrated.max(axis=1), calibrated.argmax(axis=1) == y_idx
         self._set_abstention(conf, correct)
         self.risk_coverage_ = downsample_curve(risk_coverage(conf, correct.astype(float)))
-        self.n_train_ = len(y)
-        self.model_ = self._new_model(self.alpha_).fit(matrix, y_idx)
-        return self
 
     def _set_abstention(self, conf: np.ndarray, correct: np.ndarray) -> None:
         """The threshold by the one documented rule (target, fallback or mute; see heads/_abstain.py)."""
@@ -177,11 +158,15 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         assert best is not None
         return best[1], best[2]
 
-    def _out_of_fold(self, matrix: Any, y_idx: np.ndarray, alpha: float) -> np.ndarray:
+    def _folds(self, y_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One set of folds per fit, so every out-of-fold prediction of a head is comparable."""
         n_splits = max(2, min(self.cv, int(np.bincount(y_idx).min())))
         folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
+        return list(folds.split(np.zeros(len(y_idx)), y_idx))
+
+    def _out_of_fold(self, matrix: Any, y_idx: np.ndarray, alpha: float) -> np.ndarray:
         oof = np.zeros((len(y_idx), len(self.classes_)))
-        for train_idx, test_idx in folds.split(np.zeros(len(y_idx)), y_idx):
+        for train_idx, test_idx in self._folds(y_idx):
             model = self._new_model(alpha).fit(matrix[train_idx], y_idx[train_idx])
             oof[np.ix_(test_idx, model.classes_)] = model.predict_proba(matrix[test_idx])
         return oof
@@ -190,18 +175,26 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         if not hasattr(self, "model_"):
             raise NotTrainedError(f"head '{self.target}' is not fitted; call fit() first")
 
-    def predict_proba(self, X: Features) -> np.ndarray:
-        self._check()
+    def _linear_proba(self, X: Features) -> np.ndarray:
         raw = self.model_.predict_proba(self._matrix(X))
         full = np.zeros((len(X), len(self.classes_)))
         full[:, self.model_.classes_] = raw
-        return apply_temperature(full, self.temperature_)
+        return full
+
+    def predict_proba(self, X: Features) -> np.ndarray:
+        self._check()
+        return apply_temperature(self._linear_proba(X), self.temperature_)
 
     def predict(self, X: Features) -> np.ndarray:
         """Most likely label for every ticket, ignoring the abstain threshold."""
         return self.classes_[self.predict_proba(X).argmax(axis=1)]  # type: ignore[no-any-return]
 
-    def predict_results(self, X: Features) -> list[dict[str, Any]]:
+    @property
+    def slot(self) -> Slot:
+        """A label head's output goes under `labels`, by its name."""
+        return "label"
+
+    def predict_results(self, X: Features) -> Sequence[LabelResult]:
         """Contract §4 objects: value (None when abstaining), confidence, top-k."""
         return label_result(self.classes_, self.predict_proba(X), self.threshold_, self.top_k)
 

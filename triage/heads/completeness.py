@@ -44,6 +44,7 @@ from triage.heads._evidence import (
 )
 from triage.heads._prompts import prompt
 from triage.heads.base import Features
+from triage.results import CompletenessItem, CompletenessResult, Slot
 
 DetectorKind = Literal["cues", "structure", "dense", "combined"]
 
@@ -190,6 +191,11 @@ class CompletenessHead(BaseEstimator):  # type: ignore[misc]
                              "weights": dict(zip(ITEMS, np.round(self.weights_, 4).tolist(), strict=True))}
 
     @property
+    def slot(self) -> Slot:
+        """Not a label: scored with the ticket's language and the team's threshold, under `completeness`."""
+        return "completeness"
+
+    @property
     def needs_dense(self) -> bool:
         """Whether any detector reads the embedding (else scoring a ticket needs no embedding pass)."""
         return bool(self.models_) and self.features in ("dense", "combined")
@@ -215,11 +221,11 @@ class CompletenessHead(BaseEstimator):  # type: ignore[misc]
         return p, cues
 
     def predict_results(self, X: Features, languages: Sequence[str | None] | None = None,
-                        threshold: float | None = None) -> list[dict[str, Any]]:
+                        threshold: float | None = None) -> list[CompletenessResult]:
         """Contract §4 `completeness` objects, with a prompt per missing item in the ticket's language."""
         p, cues = self._assess(X)
         cut = self.ready_threshold_ if threshold is None else float(threshold)
-        out = []
+        out: list[CompletenessResult] = []
         for i, text in enumerate(X.texts):
             lang = (languages[i] if languages is not None else None) or detect_language(text)
             items = {item: self._item(text, cues[i], item, float(p[i, k])) for k, item in enumerate(ITEMS)}
@@ -231,7 +237,7 @@ class CompletenessHead(BaseEstimator):  # type: ignore[misc]
         return out
 
     @staticmethod
-    def _item(text: str, cues: list[Any], item: str, p: float) -> dict[str, Any]:
+    def _item(text: str, cues: list[Any], item: str, p: float) -> CompletenessItem:
         present = p >= 0.5
         evidence = None
         if present:

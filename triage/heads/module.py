@@ -20,18 +20,13 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.model_selection import StratifiedKFold
 
-from triage.heads._abstain import MIN_COVERAGE, apply_temperature, downsample_curve, fit_temperature, risk_coverage
+from triage.heads._abstain import MIN_COVERAGE, apply_temperature
+from triage.heads._features import title_of, title_vectorizer
 from triage.heads._support import Memory, top_terms
 from triage.heads.base import Features, label_result
-from triage.heads.classifier import LabelHead, _lexical_union
-
-
-def title_of(text: str) -> str:
-    """The subject is the first line of the text every head sees (`ticket_text`)."""
-    return text.split("\n", 1)[0]
+from triage.heads.classifier import LabelHead
+from triage.results import OwnerResult, Slot
 
 
 def parents_of(label: str, separator: str) -> list[str]:
@@ -81,42 +76,24 @@ class ModuleHead(LabelHead):
             lexical = sp.hstack([lexical, titles], format="csr")
         return lexical, dense
 
-    def _folds(self, y_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The same folds as `LabelHead._out_of_fold`, so both out-of-fold predictions are comparable."""
-        n_splits = max(2, min(self.cv, int(np.bincount(y_idx).min())))
-        folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=self.random_state)
-        return list(folds.split(np.zeros(len(y_idx)), y_idx))
-
-    # --- estimator contract -------------------------------------------------------------
-    def fit(self, X: Features, y: Any, tickets: Sequence[Mapping[str, Any]] | None = None) -> ModuleHead:
-        """`tickets` (id, subject, owner, module per row) become the evidence shown with predictions."""
-        y = np.asarray([str(v) for v in y], dtype=object)
-        labels, counts = np.unique(y, return_counts=True)
-        self.label_counts_ = {str(k): int(v) for k, v in zip(labels, counts, strict=True)}
-        keep_labels = labels[counts >= self.min_class_size]
-        self.dropped_classes_ = sorted(str(v) for v in labels[counts < self.min_class_size])
-        if len(keep_labels) < 2:
-            raise ValueError(f"target '{self.target}' needs at least two labels with "
-                             f"{self.min_class_size}+ examples; found {self.label_counts_}")
-        rows = np.nonzero(np.isin(y, keep_labels))[0]
-        X, y = X.subset(rows), y[rows]
-        self.classes_ = np.asarray(sorted(keep_labels), dtype=object)
-        y_idx = np.searchsorted(self.classes_, y)
-        self.lexical_ = _lexical_union(self.max_features).fit(X.texts) if self.features != "dense" else None
-        self.title_ = (TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
-                       .fit([title_of(t) for t in X.texts]) if self.lexical_ is not None and self.title_weight
-                       else None)
-        matrix, oof_linear = self._search(X, y_idx)
-        self.memory_ = Memory.build(X, y_idx, rows, tickets)
-        oof = self._choose_blend(oof_linear, self._knn_out_of_fold(X.dense, y_idx), y_idx)
-        self.temperature_ = fit_temperature(oof, y_idx)
-        calibrated = apply_temperature(oof, self.temperature_)
-        conf, correct = calibrated.max(axis=1), calibrated.argmax(axis=1) == y_idx
-        self._set_abstention(conf, correct)
-        self.risk_coverage_ = downsample_curve(risk_coverage(conf, correct.astype(float)))
-        self.n_train_ = len(y)
-        self.model_ = self._new_model(self.alpha_).fit(matrix, y_idx)
+    # --- estimator contract: LabelHead's template, with the neighbours as its hook ------------------
+    def fit(self, X: Features, y: Any, **context: Any) -> ModuleHead:
+        """`tickets=` (id, subject, owner, module per row) become the evidence shown with predictions."""
+        labels, counts = np.unique(np.asarray([str(v) for v in y], dtype=object), return_counts=True)
+        self.label_counts_ = {str(k): int(v) for k, v in zip(labels, counts, strict=True)}  # drift warnings
+        super().fit(X, y, **context)
         return self
+
+    def _fit_features(self, X: Features) -> None:
+        super()._fit_features(X)
+        self.title_ = (title_vectorizer().fit([title_of(t) for t in X.texts])
+                       if self.lexical_ is not None and self.title_weight else None)
+
+    def _refine(self, oof: np.ndarray, X: Features, y_idx: np.ndarray, rows: np.ndarray,
+                tickets: Sequence[Mapping[str, Any]] | None = None, **context: Any) -> np.ndarray:
+        """Blend the linear model's out-of-fold probabilities with the neighbours' out-of-fold vote."""
+        self.memory_ = Memory.build(X, y_idx, rows, tickets)
+        return self._choose_blend(oof, self._knn_out_of_fold(X.dense, y_idx), y_idx)
 
     def _choose_blend(self, linear: np.ndarray, knn: np.ndarray, y_idx: np.ndarray) -> np.ndarray:
         weights = self.knn_weight if isinstance(self.knn_weight, tuple | list) else (self.knn_weight,)
@@ -160,12 +137,6 @@ class ModuleHead(LabelHead):
         return votes, idx, np.take_along_axis(sims, idx, axis=1)
 
     # --- prediction ---------------------------------------------------------------------
-    def _linear_proba(self, X: Features) -> np.ndarray:
-        raw = self.model_.predict_proba(self._matrix(X))
-        full = np.zeros((len(X), len(self.classes_)))
-        full[:, self.model_.classes_] = raw
-        return full
-
     def _proba(self, X: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         self._check()
         votes, idx, sims = self._neighbours(X)
@@ -175,10 +146,15 @@ class ModuleHead(LabelHead):
     def predict_proba(self, X: Features) -> np.ndarray:
         return self._proba(X)[0]
 
-    def predict_results(self, X: Features) -> list[dict[str, Any]]:
+    @property
+    def slot(self) -> Slot:
+        """The owner head is this head on the `owner` column (`OwnerHead`); any other target names a module."""
+        return "owner" if self.target == "owner" else "module"
+
+    def predict_results(self, X: Features) -> list[OwnerResult]:
         """Contract §4 objects plus `level` (module or parent) and `evidence` (tickets, terms)."""
         probs, idx, sims = self._proba(X)
-        results = label_result(self.classes_, probs, self.threshold_, self.top_k)
+        results: list[OwnerResult] = [{**r} for r in label_result(self.classes_, probs, self.threshold_, self.top_k)]
         lexical = self._blocks(X)[0] if self.lexical_ is not None else None
         for i, res in enumerate(results):
             if self.separator:
@@ -211,7 +187,7 @@ class ModuleHead(LabelHead):
         return np.asarray([i for i, c in enumerate(self.classes_)
                            if c == value or (prefix is not None and str(c).startswith(prefix))], dtype=int)
 
-    def _maybe_parent(self, res: dict[str, Any], row: np.ndarray) -> None:
+    def _maybe_parent(self, res: OwnerResult, row: np.ndarray) -> None:
         """When no leaf is sure enough but a parent is, answer with the parent and say so."""
         if not res["abstained"] or not self.separator:
             return
@@ -220,9 +196,9 @@ class ModuleHead(LabelHead):
             members = self._members(parent)
             mass = float(row[members].sum())
             if len(members) >= 2 and mass >= self.threshold_:
-                res.update(value=parent, confidence=round(mass, 4), abstained=False, level="parent",
-                           note=f"probability is spread among {len(members)} sub-modules of '{parent}' "
-                                f"(best: '{top}' {row.max():.2f}); answering with the parent")
+                res.update({"value": parent, "confidence": round(mass, 4), "abstained": False, "level": "parent",
+                            "note": f"probability is spread among {len(members)} sub-modules of '{parent}' "
+                                    f"(best: '{top}' {row.max():.2f}); answering with the parent"})
                 return
 
     def summary(self) -> dict[str, Any]:

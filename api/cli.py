@@ -1,4 +1,7 @@
-"""`triage keys ...`: create and list API keys. Only digests are written; a key is shown once."""
+"""The service's commands: `triage serve` and `triage keys ...` (API keys; only digests are written).
+
+Composed into the one `triage` command by `triage/cli.py` (entry point group `triage.commands`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,9 @@ import typer
 import yaml
 from rich.table import Table
 
+from api._keys import ROLES, hash_key, new_key, read_keys_file
 from kb_index.durable import atomic_write_text
-from training._cli_common import console, exits
-from triage._keys import ROLES, hash_key, new_key, read_keys_file
+from triage._cli_common import KbOpt, ModelOpt, cli_settings, console, exits
 from triage.errors import TriageError
 
 keys_app = typer.Typer(
@@ -57,3 +60,35 @@ def list_keys(file: FileOpt) -> None:
     for e in read_keys_file(file):
         table.add_row(e["name"], ", ".join(e["roles"]), e["sha256"][:12] + "…")
     console.print(table)
+
+
+app = typer.Typer(help="The HTTP service and its API keys.")
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+@exits
+def serve(
+    model: ModelOpt,
+    kb: KbOpt = None,
+    host: Annotated[str, typer.Option(help="Interface to bind; keep 127.0.0.1 unless behind a proxy.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (docs at /docs) for a bundle. Needs API keys (TRIAGE_API_KEYS_FILE, `triage keys
+    add`) or TRIAGE_DEV_MODE=1; `kill -HUP <pid>` reloads the bundle. See SECURITY.md.
+
+    Example: `triage serve --model models/demo --kb models/kb --port 8000`.
+    """
+    import uvicorn
+
+    from api._keys import check_settings
+    from api.app import create_app
+    from triage._logging import log_config
+
+    overrides: dict[str, object] = {"model_dir": model.resolve()}
+    if kb is not None:
+        overrides["kb_dir"] = kb.resolve()
+    settings = cli_settings(**overrides)  # built once; the app gets this object, not the environment
+    check_settings(settings)  # no keys and no dev mode: stop here, with what to do, before uvicorn starts
+    uvicorn.run(create_app(settings), host=host, port=port,
+                log_config=log_config(settings.log_format, (settings.log_level or "INFO").upper()))

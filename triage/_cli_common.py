@@ -19,6 +19,16 @@ console = Console(stderr=True, soft_wrap=True)  # paths in messages must stay co
 F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML column mapping for a foreign export.")]
+ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
+KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index (`triage kb build`): adds "
+                                                         "suggested articles ('kb') to every result.")]
+
+
+def cli_settings(**overrides: Any) -> Any:
+    """The command's one `Settings` (TRIAGE_* environment plus its own options), validated at start."""
+    from triage.settings import Settings
+
+    return Settings(**overrides)
 
 
 def exits(func: F) -> F:
