@@ -35,10 +35,12 @@ def _imports(name: str, path: Path, known: set[str]) -> dict[str, int]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: dict[str, int] = {}
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
         targets: list[str] = []
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
+        else:
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]

@@ -136,7 +136,12 @@ def test_fsync_tree_flushes_every_file_and_directory(tmp_path: Path, monkeypatch
     root = _staged(tmp_path, "tree", {"a.txt": "a", "heads/b.joblib": "b", "heads/deep/c.json": "c"})
     synced: list[int] = []
     real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
     fsync_tree(root)
     assert len(synced) == 3 + 3  # three files, then heads/deep, heads and the root itself
 
