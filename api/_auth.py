@@ -61,8 +61,19 @@ def roles_of(route: Any) -> frozenset[str] | None:
 
 def route_roles(app: Any) -> dict[tuple[str, str], frozenset[str] | None]:
     """(method, path) -> declared roles for every API route of `app` (for the OpenAPI and the tests)."""
-    return {(method, route.path): roles_of(route) for route in app.routes
-            if isinstance(route, APIRoute) for method in sorted(route.methods or ())}
+    return {(method, prefix + route.path): roles_of(route) for prefix, route in _api_routes(app.routes, "")
+            for method in sorted(route.methods or ())}
+
+
+def _api_routes(routes: Any, prefix: str) -> list[tuple[str, APIRoute]]:
+    """Every APIRoute, through included routers (FastAPI keeps them nested, not copied into the app)."""
+    found: list[tuple[str, APIRoute]] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append((prefix, route))
+        elif hasattr(route, "original_router"):
+            found += _api_routes(route.original_router.routes, prefix + route.include_context.prefix)
+    return found
 
 
 @dataclass(frozen=True)

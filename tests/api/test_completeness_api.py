@@ -62,7 +62,8 @@ def test_score_endpoint(client: TestClient) -> None:
     res = client.post("/v1/escalations/score", json=EN_VAGUE)
     assert res.status_code == 200
     body = res.json()
-    assert set(body) == {"score", "ready_for_l3", "threshold", "items", "missing", "prompts"}
+    assert set(body) == {"score", "ready_for_l3", "threshold", "items", "missing", "prompts", "truncated"}
+    assert body["truncated"] is False
     assert not body["ready_for_l3"] and "steps_to_reproduce" in body["missing"]
     assert body["prompts"]["steps_to_reproduce"].startswith("Add steps")
     assert client.post("/v1/escalations/score?threshold=0", json=EN_VAGUE).json()["ready_for_l3"]
