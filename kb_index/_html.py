@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import re
 import warnings
+from html import unescape
 
-_TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z][a-zA-Z0-9]*|!--)[^<>]*>")
+_KNOWN_TAG = re.compile(r"</?(?:p|div|br|span|b|i|u|s|strong|em|ul|ol|li|table|tbody|thead|tr|td|th|a|img|"
+                        r"blockquote|h[1-6]|pre|code|font|hr|html|body|head|meta|style|script|center|small|sup|"
+                        r"sub|o:p)\b[^<>]*>", re.IGNORECASE)
 _ENTITY = re.compile(r"&(?:[a-zA-Z]{2,8}|#\d{2,5});")
 _SEPARATOR = re.compile(r"^\s*-{2,}\s*(original message|исходное сообщение|пересылаемое сообщение|"
                         r"forwarded message|переслан\w* сообщение)\s*-{2,}\s*$", re.IGNORECASE)
@@ -35,8 +38,15 @@ _SIGNATURE_WIDTH = 80
 
 
 def looks_like_html(text: str) -> bool:
-    """Cheap test so plain text (most tickets) never pays for a parser."""
-    return ("<" in text and _TAG.search(text) is not None) or ("&" in text and _ENTITY.search(text) is not None)
+    """Markup, not a snippet: two known HTML tags, or a body that opens with one.
+
+    A plain bug report may quote one tag ("does not allow <br>") or a placeholder (`<username>`): those
+    stay as written. Cheap, so plain text (most tickets) never pays for a parser.
+    """
+    if "<" not in text:
+        return False
+    found = _KNOWN_TAG.findall(text[:20_000])
+    return len(found) >= 2 or (len(found) == 1 and text.lstrip().lower().startswith(found[0].lower()))
 
 
 def html_to_markdown(html: str, *, drop_quotes: bool = False) -> str:
@@ -94,6 +104,8 @@ def message_text(text: str | None) -> str:
     if looks_like_html(text):
         plain = html_to_markdown(text, drop_quotes=True)
         text = plain or html_to_markdown(text)
+    elif "&" in text and _ENTITY.search(text):
+        text = unescape(text)  # "R&amp;D": entities alone, no markup to parse
     if not _may_quote(text):
         return text.strip()
     return strip_replies(text)

@@ -59,8 +59,7 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     header = next(reader, None)
     if header is None:
         raise DataError("the file is empty; expected a header row", file=str(path), line=1)
-    header = [h.strip() for h in header]
-    _check_header(header, str(path))
+    header = _unique_header([h.strip() for h in header])
     shapes = _IdShapes()
     start = reader.line_num + 1
     last: tuple[int, list[str]] | None = None
@@ -81,14 +80,20 @@ def read_csv(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         _report_unpaired(last, header, str(path))
 
 
-def _check_header(header: list[str], file: str) -> None:
+def _unique_header(header: list[str]) -> list[str]:
+    """Repeated names get pandas-style suffixes ("Comment", "Comment.1"), empty ones `column_<n>`.
+
+    Jira's CSV export repeats "Comment", "Component/s" and "Labels" once per value, so refusing repeated
+    names would refuse the most common helpdesk export; the first copy keeps the name a mapping uses.
+    """
     seen: dict[str, int] = {}
-    for h in header:
-        seen[h] = seen.get(h, 0) + 1
-    twice = sorted(h for h, n in seen.items() if n > 1 and h)
-    if twice:
-        raise DataError(f"the header names {twice} more than once; rename the copies so each column is read",
-                        file=file, line=1, field=twice[0])
+    out = []
+    for i, name in enumerate(header, 1):
+        name = name or f"column_{i}"
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name if count == 0 else f"{name}.{count}")
+    return out
 
 
 class _IdShapes:

@@ -51,6 +51,7 @@ def test_plain_text_replies_and_signatures_are_dropped(body: str) -> None:
     "AnyConnect пишет Login failed, steps: 1. open 2. connect",
     "From: the report menu, choose Export; the file is empty",
     "a < b and c > d in the formula",
+    "The form does not allow <br> in a name; log in as <username> and retry",
     "Спасибо за помощь, но проблема вернулась: ошибка 0x80070005 при входе.",
 ])
 def test_real_content_is_kept(body: str) -> None:

@@ -71,12 +71,13 @@ def test_encodings_and_delimiters(tmp_path: Path, name: str, encode) -> None:  #
     assert df.loc[0, "subject"] == "Почта" and df.loc[2, "category"] == "print"
 
 
-def test_duplicate_header_names_are_refused(tmp_path: Path) -> None:
-    path = tmp_path / "dup.csv"
-    path.write_text("id,subject,subject\n1,a,b\n", encoding="utf-8")
-    with pytest.raises(DataError) as err:
-        list(read_records(path))
-    assert err.value.line == 1 and err.value.field == "subject"
+def test_repeated_header_names_are_kept_apart(tmp_path: Path) -> None:
+    """Jira repeats "Comment" once per comment: every copy is read, the first keeps the name."""
+    path = tmp_path / "jira.csv"
+    path.write_text("Issue key,Summary,Comment,Comment,\nK-1,VPN down,first,second,x\n", encoding="utf-8")
+    row = next(iter(read_records(path)))[1]
+    assert row == {"Issue key": "K-1", "Summary": "VPN down", "Comment": "first", "Comment.1": "second",
+                   "column_5": "x"}
 
 
 def test_a_bare_inch_mark_in_an_unquoted_cell_is_read_as_written(tmp_path: Path) -> None:
