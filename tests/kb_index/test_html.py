@@ -68,11 +68,11 @@ def test_ticket_text_and_articles() -> None:
     assert article_text("> a Markdown quote in an article stays") == "> a Markdown quote in an article stays"
 
 
-def test_completeness_evidence_is_plain_text(trained_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_completeness_evidence_is_plain_text(trained_bundle, use_embedder, cache_dir) -> None:  # type: ignore[no-untyped-def]
     """The issue's case: evidence came back with markup; now it is the words a person wrote."""
     from triage import load_triage
 
-    triage = load_triage(trained_bundle.bundle)
+    triage = load_triage(trained_bundle.bundle, cache_dir=cache_dir, embedder=use_embedder)
     result = triage.classify([{"id": "H-1", "subject": "VPN", "body": ZAMMAD}])[0]
     evidence = [i["evidence"] for i in result["completeness"]["items"].values() if i["evidence"]]
     assert evidence, "the body names an error message: some item must be present"
