@@ -108,7 +108,7 @@ def fit_problems(vectors: np.ndarray, subjects: Sequence[str], modules: Sequence
         return ProblemSet([], np.zeros((0, vectors.shape[1]), np.float32), threshold), [None] * n
     sample = np.argsort(np.asarray(created))[-CLUSTER_SAMPLE:] if n > CLUSTER_SAMPLE else np.arange(n)
     model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
-                                    distance_threshold=1.0 - threshold)
+                                    distance_threshold=max(0.0, 1.0 - threshold))  # float noise: cos 1+1e-7
     labels = model.fit_predict(vectors[sample])
     groups = [sample[labels == c] for c, count in Counter(labels).items() if count >= min_size]
     groups.sort(key=len, reverse=True)
