@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from triage.errors import TriageError
+from triage.settings import Settings
 
 ROLES = ("helpdesk", "agent", "analyst", "l3")
 KEY_PREFIX = "trg_"
@@ -68,7 +69,7 @@ def _entry(entry: Any, where: str) -> dict[str, Any]:
     return {"name": str(entry["name"]), "roles": list(roles), "sha256": digest}
 
 
-def check_settings(settings: Any) -> list[dict[str, Any]]:
+def check_settings(settings: Settings) -> list[dict[str, Any]]:
     """The configured keys; raises unless keys or a strong webhook secret exist (or dev mode is explicit)."""
     entries = list(parse_env(settings.api_keys or ""))
     if settings.api_keys_file is not None:

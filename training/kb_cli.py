@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from triage._cli_common import ConfigOpt, cli_settings, console, exits, mapping_from
+from triage.settings import Settings
 
 kb_app = typer.Typer(
     help="Knowledge-base index: `build` it from articles (and past answers), `search` it, find `gaps`.\n\n"
@@ -23,7 +24,7 @@ EmbedModelOpt = Annotated[Path | None, typer.Option(
     "--model", help="Embed with this bundle's embedder (needed if the bundle was trained with --finetune).")]
 
 
-def _embedder(model: Path | None, spec: str | None, settings: Any) -> tuple[Any, str]:
+def _embedder(model: Path | None, spec: str | None, settings: Settings) -> tuple[Any, str]:
     from triage import bundle_embedder
     from triage._embedding import load_embedder
 
@@ -38,7 +39,7 @@ def _embedder(model: Path | None, spec: str | None, settings: Any) -> tuple[Any,
                          onnx=settings.onnx), spec
 
 
-def _index_embedder(kb: Path, model: Path | None, settings: Any) -> tuple[Any, Any]:
+def _index_embedder(kb: Path, model: Path | None, settings: Settings) -> tuple[Any, Any]:
     """Open the index with the embedder it was built with (or the given bundle's)."""
     from kb_index._index import current_version_dir, read_manifest
     from kb_index.errors import IndexFormatError

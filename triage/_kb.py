@@ -20,6 +20,7 @@ from kb_index.errors import SourceError
 from triage._data import ColumnMapping, load_tickets, read_records
 from triage._embedding import Embedder
 from triage.errors import DataError, DataErrors
+from triage.settings import Settings
 
 KB_FIELDS = ("id", "title", "body", "url", "category")
 _MAX_REPORTED = 10
@@ -93,12 +94,12 @@ def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = No
     return out
 
 
-def qdrant_settings(settings: Any) -> QdrantSettings:
+def qdrant_settings(settings: Settings) -> QdrantSettings:
     return QdrantSettings(url=settings.qdrant_url, api_key=settings.qdrant_api_key,
                           collection=settings.qdrant_collection)
 
 
-def open_kb(kb_dir: str | Path, embedder: Embedder, settings: Any) -> KBIndex:
+def open_kb(kb_dir: str | Path, embedder: Embedder, settings: Settings) -> KBIndex:
     """Open an index and refuse one embedded by a different model than `embedder`."""
     return KBIndex.open(kb_dir, encoder_id=embedder.model_id, dim=embedder.dim, qdrant=qdrant_settings(settings))
 

@@ -29,6 +29,7 @@ from triage._problems import ProblemSet, problem_dict
 from triage._spike import SpikeConfig, SpikeDetector
 from triage.errors import HistoryError
 from triage.results import Prediction, RecurringResult, SimilarTicket
+from triage.settings import Settings
 
 SEED = "history/history.sqlite"
 DEFAULT_THRESHOLD = 0.9  # before a history is large enough to measure its own (see `similarity_threshold`)
@@ -229,7 +230,7 @@ def _assign(history: TicketHistory, problems: ProblemSet, rows: np.ndarray) -> N
         history.set_problems({int(r): a for r, a in zip(rows, assigned, strict=True)})
 
 
-def recurring_from_settings(bundle: Path, manifest: Mapping[str, Any], dim: int, settings: Any, *,
+def recurring_from_settings(bundle: Path, manifest: Mapping[str, Any], dim: int, settings: Settings, *,
                             ephemeral: bool = False, alerts: bool = True) -> Recurring | None:
     """`open_recurring` configured by `TRIAGE_*` settings (the service and `triage predict`)."""
     spike = SpikeConfig(window_minutes=settings.spike_window_minutes, alpha=settings.spike_alpha,
