@@ -24,9 +24,7 @@ HADOOP_MAPPING = ('columns:\n  id: "Issue id"\n  subject: Summary\n  body: Descr
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Skip `needs_shared` tests, with the reason, when the shared datasets are not there."""
-    if SHARED.is_dir():
-        return
-    skip = pytest.mark.skip(reason=NEEDS_SHARED)
+    skip = pytest.mark.skipif(not SHARED.is_dir(), reason=NEEDS_SHARED)  # evaluated here, once per session
     for item in items:
         if item.get_closest_marker("needs_shared"):
             item.add_marker(skip)
