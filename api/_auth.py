@@ -90,6 +90,7 @@ class KeyRing:
 
     keys: dict[str, Principal] = field(default_factory=dict)
     webhook_secret: str | None = None
+    extra_secrets: tuple[str, ...] = ()  # per-helpdesk webhook secrets (Jira's), same role
     webhook_role: str = "helpdesk"
     dev_mode: bool = False
     rate_per_min: int = 0
@@ -105,16 +106,20 @@ class KeyRing:
                         "can reach the port. Never use it outside a developer's machine.")
         return cls(keys={e["sha256"]: Principal(e["name"], frozenset(e["roles"])) for e in entries},
                    webhook_secret=settings.webhook_secret, webhook_role=settings.webhook_role,
+                   extra_secrets=tuple(s for s in (settings.jira_webhook_secret,) if s),
                    dev_mode=settings.dev_mode, rate_per_min=settings.rate_limit_per_min)
 
     def identify(self, headers: Mapping[str, str], body: bytes) -> Principal | None:
         key = _presented_key(headers)
         if key is not None:
             return self.keys.get(hash_key(key))  # a dict lookup by digest: nothing secret is compared char by char
-        signature = headers.get("x-hub-signature")
-        if signature is not None and self.webhook_secret:
-            want = "sha1=" + hmac.new(self.webhook_secret.encode(), body, hashlib.sha1).hexdigest()
-            if hmac.compare_digest(want.encode(), signature.strip().encode()):
+        signature = (headers.get("x-hub-signature") or "").strip()
+        algorithm = {"sha1": hashlib.sha1, "sha256": hashlib.sha256}.get(signature.partition("=")[0])
+        if algorithm is None:
+            return None
+        for secret in (s for s in (self.webhook_secret, *self.extra_secrets) if s):
+            want = signature.partition("=")[0] + "=" + hmac.new(secret.encode(), body, algorithm).hexdigest()
+            if hmac.compare_digest(want.encode(), signature.encode()):
                 return Principal("webhook", frozenset({self.webhook_role}))
         return None
 
@@ -165,7 +170,8 @@ async def authorize(request: Request) -> Principal:
         if found is None:
             raise HTTPException(401, "missing or unknown credentials: send 'Authorization: Bearer <key>' or "
                                      "'X-API-Key: <key>' (ask an administrator for a key: `triage keys add`), "
-                                     "or sign the body with X-Hub-Signature: sha1=<hmac>",
+                                     "or sign the body with X-Hub-Signature: sha1=<hmac> (Zammad) or "
+                                     "sha256=<hmac> (Jira)",
                                 headers={"WWW-Authenticate": "Bearer"})
         principal = found
     request.state.principal = principal

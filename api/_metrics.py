@@ -33,6 +33,12 @@ class Metrics:
         self.truncated = Counter("triage_truncated_texts_total", "Texts longer than the embedder window", registry=r)
         self.model = Gauge("triage_model_info", "The model version served (value 1)", ["model_version"], registry=r)
         self.reloads = Counter("triage_reloads_total", "Model reloads by result", ["result"], registry=r)
+        self.deliveries = Gauge("triage_deliveries", "Helpdesk deliveries by state (dead = dead letters)", ["state"],
+                                registry=r)
+        self.writebacks = Counter("triage_writebacks_total", "Deliveries worked off, by helpdesk and what the note "
+                                  "did", ["source", "outcome"], registry=r)
+        self.writeback_seconds = Histogram("triage_writeback_seconds", "From webhook received to write-back done",
+                                           ["source"], buckets=(*LATENCY_BUCKETS, 30.0, 60.0, 300.0), registry=r)
 
     def set_model(self, version: str) -> None:
         self.model.clear()

@@ -18,6 +18,8 @@ from api._metrics import RequestMetrics
 from api._reload import Reloader, ReloadError
 from api.admin import router as admin_router
 from api.deps import ServiceState
+from api.integrations import Integrations
+from api.integrations import router as integrations_router
 from api.routes import router
 from triage import Settings, Triage, open_triage
 from triage.errors import TriageError
@@ -46,7 +48,11 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
             log.info("serving model %s", state.triage.model_version)
         state.metrics.set_model(state.triage.model_version)
         hup = _on_sighup(reloader, lambda: reload_keys(app, settings))
+        if Integrations.wanted(state):
+            Integrations.open(state)  # resumes deliveries a stop interrupted
         yield
+        if state.integrations is not None:
+            state.integrations.close()
         if state.feedback is not None:
             state.feedback.close()
         if state.triage is not None:
@@ -63,6 +69,7 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     _errors.install(app)  # 422s never echo what the caller sent
     app.include_router(router)
     app.include_router(admin_router)
+    app.include_router(integrations_router)
     document_security(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=state.metrics)

@@ -15,6 +15,7 @@ import yaml
 from rich.table import Table
 
 from api._keys import ROLES, hash_key, new_key, read_keys_file
+from api.integrations.cli import app as integrations_app
 from kb_index.durable import atomic_write_text
 from triage._cli_common import KbOpt, ModelOpt, cli_settings, console, exits
 from triage.errors import TriageError
@@ -62,8 +63,9 @@ def list_keys(file: FileOpt) -> None:
     console.print(table)
 
 
-app = typer.Typer(help="The HTTP service and its API keys.")
+app = typer.Typer(help="The HTTP service, its API keys, the helpdesk integrations and the Telegram gateway.")
 app.add_typer(keys_app, name="keys")
+app.add_typer(integrations_app, name="integrations")
 
 
 @app.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
@@ -23,6 +23,7 @@ class ServiceState:
     lock: FairLock = field(default_factory=FairLock)
     feedback: FeedbackStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    integrations: Any = None  # api.integrations.Integrations, once a helpdesk is configured or a webhook came
 
 
 def get_state(request: Request) -> ServiceState:

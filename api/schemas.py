@@ -319,6 +319,8 @@ class FeedbackItem(BaseModel):
     ticket_known: bool | None = Field(description="null: stored before the service checked.")
     new_label: bool
     has_text: bool = Field(description="The review carried the ticket's subject or body.")
+    source: str = Field("api", description="Where it came from: 'api', or the helpdesk whose webhook showed a "
+                                           "person changing the suggested field ('zammad', 'jira', 'znuny').")
 
 
 class FeedbackList(BaseModel):

@@ -2,8 +2,9 @@
 
 Classification must never wait for, or fail because of, a chat service: events go onto a queue that
 one daemon thread drains, retrying transient failures (network errors, 429, 5xx) with exponential
-backoff and logging what it finally could not deliver. Telegram updates reply to the incident's
-first message, so a chat shows one thread per incident.
+backoff and logging what it finally could not deliver. Where the Telegram chat has topics, an incident
+opens a forum topic named after it (`[Инцидент][<module>] – <title> с HH:MM`), its updates go there and
+the topic is closed when the incident ends; elsewhere updates reply to the incident's first message.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class AlertConfig:
 
 @dataclass
 class AlertEvent:
-    kind: str  # 'open' or 'update'
+    kind: str  # 'open', 'update' or 'close'
     incident: str
     text: str
     payload: dict[str, Any] = field(default_factory=dict)
@@ -52,6 +53,8 @@ class AlertSender:
         self._queue: queue.Queue[AlertEvent | None] = queue.Queue()
         self._client = httpx.Client(timeout=config.timeout_seconds)
         self._first_message: dict[str, int] = {}  # incident -> Telegram message id to reply to
+        self._topics: dict[str, int] = {}  # incident -> forum topic (message_thread_id) where the chat has topics
+        self._forum: bool | None = None
         self.delivered: list[tuple[str, str]] = []  # (channel, incident) — what went out, for /v1/model and tests
         self.failed: list[tuple[str, str]] = []
         self._thread = threading.Thread(target=self._run, name="triage-alerts", daemon=True)
@@ -79,16 +82,44 @@ class AlertSender:
             body = {"event": event.kind, "incident": event.incident, "text": event.text, **event.payload}
             self._post("webhook", cfg.webhook_url, body, event)
         if cfg.telegram_token and cfg.telegram_chat_id:
-            url = f"{cfg.telegram_api_url.rstrip('/')}/bot{cfg.telegram_token}/sendMessage"
-            body = {"chat_id": cfg.telegram_chat_id, "text": event.text, "disable_web_page_preview": True}
+            self._telegram(event)
+
+    def _method(self, name: str) -> str:
+        return f"{self.config.telegram_api_url.rstrip('/')}/bot{self.config.telegram_token}/{name}"
+
+    def _is_forum(self, event: AlertEvent) -> bool:
+        """Whether the chat has topics (asked once): then each incident gets its own forum topic."""
+        if self._forum is None:
+            reply = self._post("telegram", self._method("getChat"), {"chat_id": self.config.telegram_chat_id}, event)
+            self._forum = bool(((reply or {}).get("result") or {}).get("is_forum"))
+        return self._forum
+
+    def _telegram(self, event: AlertEvent) -> None:
+        """Open: a topic named after the incident where the chat has topics, else a message replied to later."""
+        cfg = self.config
+        if event.kind == "open" and event.incident not in self._topics and self._is_forum(event):
+            name = str(event.payload.get("header") or event.text.splitlines()[0])[:128]
+            reply = self._post("telegram", self._method("createForumTopic"),
+                               {"chat_id": cfg.telegram_chat_id, "name": name}, event)
+            thread = ((reply or {}).get("result") or {}).get("message_thread_id")
+            if thread is not None:
+                self._topics[event.incident] = int(thread)
+        body: dict[str, Any] = {"chat_id": cfg.telegram_chat_id, "text": event.text, "disable_web_page_preview": True}
+        topic = self._topics.get(event.incident)
+        if topic is not None:
+            body["message_thread_id"] = topic
+        else:
             if cfg.telegram_thread_id is not None:
                 body["message_thread_id"] = cfg.telegram_thread_id
             if event.incident in self._first_message:
                 body["reply_to_message_id"] = self._first_message[event.incident]
-            reply = self._post("telegram", url, body, event)
-            message_id = ((reply or {}).get("result") or {}).get("message_id")
-            if event.kind == "open" and message_id is not None:
-                self._first_message[event.incident] = int(message_id)
+        reply = self._post("telegram", self._method("sendMessage"), body, event)
+        message_id = ((reply or {}).get("result") or {}).get("message_id")
+        if event.kind == "open" and message_id is not None:
+            self._first_message[event.incident] = int(message_id)
+        if event.kind == "close" and topic is not None:
+            self._post("telegram", self._method("closeForumTopic"),
+                       {"chat_id": cfg.telegram_chat_id, "message_thread_id": topic}, event)
 
     def _post(self, channel: str, url: str, body: dict[str, Any], event: AlertEvent) -> dict[str, Any] | None:
         cfg = self.config

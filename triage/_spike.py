@@ -73,13 +73,19 @@ class SpikeDetector:
         self.config = config or SpikeConfig()
         self.sender = sender
         history.db.executescript(INCIDENTS)
+        columns = {row[1] for row in history.db.execute("PRAGMA table_info(incidents)")}
+        if "closed" not in columns:  # histories from before incidents were closed
+            history.db.execute("ALTER TABLE incidents ADD COLUMN closed REAL")
         self.incidents = [Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, json.loads(ts), lu)
-                          for k, a, p, t, m, s, la, ts, lu in history.db.execute("SELECT * FROM incidents")]
-        self._seq = len(self.incidents)
+                          for k, a, p, t, m, s, la, ts, lu in history.db.execute(
+                              "SELECT key, anchor, problem_id, title, module, started, last, tickets, last_update "
+                              "FROM incidents WHERE closed IS NULL")]
+        self._seq = int(history.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0])
 
     def _save(self, inc: Incident) -> None:
         """Written inside the batch's transaction: committed together with the ticket that changed it."""
-        self.history.db.execute("INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+        self.history.db.execute("INSERT OR REPLACE INTO incidents (key, anchor, problem_id, title, module, started, "
+                                "last, tickets, last_update) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
             inc.key, np.asarray(inc.anchor, np.float32).tobytes(), inc.problem_id, inc.title, inc.module,
             inc.started, inc.last, json.dumps(inc.tickets, ensure_ascii=False), inc.last_update))
 
@@ -141,7 +147,7 @@ class SpikeDetector:
             return None
         p = float(poisson.sf(count - 1, expected))
         spiking = count >= self.config.min_count and p < self.config.alpha
-        self.incidents = [i for i in self.incidents if created - i.last <= self.window]  # quiet a window: over
+        self.expire(created)
         incident = None
         if spiking or self.incidents:
             window = self._in_window(members, created)
@@ -152,6 +158,27 @@ class SpikeDetector:
                 self._open(vector, created, problem_id, title, module, window, count, expected)
         return {"active": bool(spiking or incident is not None), "count": count,
                 "window_minutes": self.config.window_minutes, "expected": round(expected, 4)}
+
+    def expire(self, now: float) -> list[Incident]:
+        """Incidents quiet for a whole window are over: each gets one `close` alert and is marked closed.
+
+        Called for every ticket and, in the service, every few seconds, so a topic closes when the
+        outage ends even if no ticket follows.
+        """
+        over = [i for i in self.incidents if now - i.last > self.window]
+        if not over:
+            return []
+        self.incidents = [i for i in self.incidents if now - i.last <= self.window]
+        with self.history.transaction():
+            for inc in over:
+                self.history.db.execute("UPDATE incidents SET closed = ? WHERE key = ?", (now, inc.key))
+        for inc in over:
+            self._emit("close", inc, f"закрыт: {len(inc.tickets)} обращений, тихо {self.config.window_minutes:g} мин")
+        return over
+
+    def incident_of(self, ticket_id: str) -> Incident | None:
+        """The open incident this ticket was counted in, if any."""
+        return next((i for i in self.incidents if ticket_id in i.tickets), None)
 
     def _in_window(self, members: np.ndarray, now: float) -> list[str]:
         """Ticket ids of the group inside the window, oldest first."""
@@ -207,7 +234,7 @@ class SpikeDetector:
             return
         links = "\n".join(self._link(t) for t in inc.tickets[-10:])
         text = f"{self.header(inc)}\n{line}\n{links}"
-        payload = {"module": inc.module, "title": inc.title, "count": len(inc.tickets),
+        payload = {"module": inc.module, "title": inc.title, "count": len(inc.tickets), "header": self.header(inc),
                    "started_at": datetime.fromtimestamp(inc.started, UTC).isoformat(), "tickets": list(inc.tickets),
                    "problem_id": None if inc.problem_id is None else f"P-{inc.problem_id}"}
         self.sender.send(AlertEvent(kind, inc.key, text, payload))

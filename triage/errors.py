@@ -11,7 +11,8 @@ to an exit code or an HTTP status without importing internals::
         ├── BundleError         a model bundle is missing, corrupt or incompatible
         ├── EmbedderError       the embedding model cannot be loaded
         ├── NotTrainedError     a head was used before `fit`
-        └── HistoryError        the ticket history cannot be opened or written
+        ├── HistoryError        the ticket history cannot be opened or written
+        └── HelpdeskError       a helpdesk refused or failed a write-back (`retry` says whether to try again)
 
 The located `file:line: message (field 'x')` format is `kb_index.errors.LocatedError`'s, shared with
 the KB index's SourceError.
@@ -64,3 +65,17 @@ class NotTrainedError(TriageError):
 
 class HistoryError(TriageError):
     """The ticket history cannot be opened or written (path, permissions, a different embedder)."""
+
+
+class HelpdeskError(TriageError):
+    """A helpdesk (Zammad, Jira, Znuny) or the Bot API refused or failed a call.
+
+    `retry` is True for what passes (5xx, 429, timeouts, connection errors) and False for what will
+    fail the same way again (401/403 a wrong token, 404 a deleted ticket, 422 a refused field), so a
+    delivery is retried with backoff only when that can help.
+    """
+
+    def __init__(self, message: str, *, retry: bool, status: int | None = None) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.status = status

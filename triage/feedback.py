@@ -30,7 +30,9 @@ from triage.errors import DataError
 
 # 0: the first store (no version set): no ticket_known, no new_label.
 # 1: ticket_known (1/0; NULL for reviews stored before it was checked) and new_label (1/0).
-SCHEMA_VERSION = 1
+# 2: source: where the review came from (NULL: the API; 'zammad', 'jira', 'znuny': a person's change in the
+#    helpdesk, learned from its webhook; 'console': the review queue).
+SCHEMA_VERSION = 2
 _TABLE = """
 CREATE TABLE IF NOT EXISTS feedback (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,15 +46,17 @@ CREATE TABLE IF NOT EXISTS feedback (
     subject TEXT,
     body TEXT,
     ticket_known INTEGER,
-    new_label INTEGER NOT NULL DEFAULT 0
+    new_label INTEGER NOT NULL DEFAULT 0,
+    source TEXT
 )"""
 _UPGRADES = {  # from version N to N + 1
     0: ["ALTER TABLE feedback ADD COLUMN ticket_known INTEGER",
         "ALTER TABLE feedback ADD COLUMN new_label INTEGER NOT NULL DEFAULT 0"],
+    1: ["ALTER TABLE feedback ADD COLUMN source TEXT"],
 }
 _INDEXES = ["CREATE INDEX IF NOT EXISTS feedback_ticket ON feedback (ticket_id, field)"]
 COLUMNS = ("id", "ticket_id", "field", "predicted", "correct", "reviewer", "created_at", "model_version",
-           "subject", "body", "ticket_known", "new_label")
+           "subject", "body", "ticket_known", "new_label", "source")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class Feedback:
     body: str | None = None
     ticket_known: bool | None = None  # None: stored before the service checked (schema 0)
     new_label: bool = False  # the reviewer said `correct` is a value the model has not seen yet
+    source: str | None = None  # None: the API; a helpdesk name: learned from a person's change there
 
     @property
     def accepted(self) -> bool:
@@ -80,7 +85,7 @@ class Feedback:
                 "correct": self.correct, "reviewer": self.reviewer, "created_at": self.created_at,
                 "model_version": self.model_version, "accepted": self.accepted,
                 "ticket_known": self.ticket_known, "new_label": self.new_label,
-                "has_text": bool(self.subject or self.body)}
+                "has_text": bool(self.subject or self.body), "source": self.source or "api"}
 
 
 def _from_row(row: tuple[Any, ...]) -> Feedback:
@@ -149,7 +154,7 @@ class FeedbackStore:
                "created_at": record.get("created_at") or datetime.now(UTC).isoformat(timespec="seconds"),
                "model_version": record.get("model_version"), "subject": record.get("subject"),
                "body": record.get("body"), "ticket_known": None if known is None else bool(known),
-               "new_label": bool(record.get("new_label"))}
+               "new_label": bool(record.get("new_label")), "source": record.get("source")}
         with self._lock, self._db:
             cur = self._db.execute(
                 f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * (len(COLUMNS) - 1))})",

@@ -71,6 +71,33 @@ class Settings(BaseSettings):
     log_format: str = Field("json", pattern="^(json|text)$", description="Service logs: json lines or text.")
     log_level: str | None = Field(None, pattern="(?i)^(debug|info|warning|error|critical)$",
                                   description="Log level (default: INFO for the service, WARNING for the CLI).")
+    # Helpdesk integrations (contract §6; README "Helpdesk integrations").
+    integrations_config: Path | None = Field(None, description="YAML mapping per helpdesk (payload paths, fields "
+                                             "learned and written, value maps); defaults fit each default payload.")
+    deliveries_db: Path = Field(Path("deliveries.sqlite"), description="Durable store of webhook deliveries.")
+    delivery_retries: int = Field(8, ge=0, le=100, description="Tries of a write-back before it is a dead letter.")
+    delivery_backoff_seconds: float = Field(2.0, ge=0, le=3600, description="First retry delay; doubles per try.")
+    helpdesk_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    integrations_write_fields: bool = Field(False, description="Fill the mapping's `write` fields when empty.")
+    zammad_url: str | None = Field(None, description="Zammad base URL, e.g. https://desk.example.com.")
+    zammad_token: str | None = Field(None, description="Zammad access token (ticket.agent).")
+    jira_url: str | None = Field(None, description="Jira base URL, e.g. https://example.atlassian.net.")
+    jira_user: str | None = Field(None, description="Jira user (e-mail) for an API token; unset: token is a PAT.")
+    jira_token: str | None = None
+    jira_comment_role: str | None = Field(None, description="Restrict the platform comment to this project role.")
+    jira_webhook_secret: str | None = Field(None, description="The Jira webhook's secret (X-Hub-Signature sha256).")
+    znuny_url: str | None = Field(None, description="GenericTicketConnectorREST URL, e.g. https://desk/otrs/"
+                                  "nph-genericinterface.pl/Webservice/GenericTicketConnectorREST.")
+    znuny_user: str | None = None
+    znuny_password: str | None = None
+    znuny_ticket_url: str = Field("{id}", description="Ticket link template for Znuny notes.")
+    helpdesk_self: str = Field("", description="Helpdesk logins of the service itself (comma-separated); their "
+                               "changes are never learned from.")
+    acknowledge: bool = Field(False, description="Reply to the customer at once (templates: TRIAGE_ACK_TEMPLATES).")
+    ack_templates: Path | None = Field(None, description="YAML of acknowledgement templates per language.")
+    kb_draft: bool = Field(False, description="Offer a confident KB answer as an internal draft for the agent.")
+    kb_draft_min_score: float = Field(0.9, ge=0, le=1)
+    telegram_offset_file: Path | None = Field(None, description="Where `triage bot` keeps its update offset.")
     onnx: bool = Field(True, description="Run the default model with ONNX Runtime (~2x faster); 0 = PyTorch.")
 
     @field_validator("alert_timezone")
