@@ -94,3 +94,33 @@ def serve(
     check_settings(settings)  # no keys and no dev mode: stop here, with what to do, before uvicorn starts
     uvicorn.run(create_app(settings), host=host, port=port,
                 log_config=log_config(settings.log_format, (settings.log_level or "INFO").upper()))
+
+
+@app.command()
+@exits
+def bot(model: ModelOpt, kb: KbOpt = None) -> None:
+    """Run the Telegram gateway: /find_kb <question>, /problems, /ticket <id> in the chats of
+    TRIAGE_TELEGRAM_CHAT_ID (TRIAGE_TELEGRAM_BOT_TOKEN; TRIAGE_TELEGRAM_API_URL for a local Bot API server).
+
+    Example: `TRIAGE_TELEGRAM_BOT_TOKEN=123:abc TRIAGE_TELEGRAM_CHAT_ID=-100123 triage bot --model models/demo
+    --kb models/kb`.
+    """
+    import asyncio
+
+    from api.bot import Gateway, allowed_chats
+    from triage import open_triage
+
+    overrides: dict[str, object] = {"model_dir": model.resolve()}
+    if kb is not None:
+        overrides["kb_dir"] = kb.resolve()
+    settings = cli_settings(**overrides)
+    allowed_chats(settings)  # before loading a model: say what is missing
+    triage = open_triage(model.resolve(), settings, alerts=False)  # the service sends the alerts
+    console.print(f"Telegram gateway for {len(allowed_chats(settings))} chat(s), model {triage.model_version}. "
+                  "Ctrl+C stops it.")
+    try:
+        asyncio.run(Gateway(triage, settings).run())
+    except KeyboardInterrupt:
+        console.print("stopped; the next start goes on from the saved update offset")
+    finally:
+        triage.close()

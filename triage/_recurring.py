@@ -236,7 +236,13 @@ def recurring_from_settings(bundle: Path, manifest: Mapping[str, Any], dim: int,
     spike = SpikeConfig(window_minutes=settings.spike_window_minutes, alpha=settings.spike_alpha,
                         timezone=settings.alert_timezone, ticket_url=settings.ticket_url)
     config = AlertConfig(webhook_url=settings.alert_webhook_url, telegram_token=settings.telegram_bot_token,
-                         telegram_chat_id=settings.telegram_chat_id, telegram_thread_id=settings.telegram_thread_id,
-                         telegram_api_url=settings.telegram_api_url)
+                         telegram_chat_id=_first_chat(settings.telegram_chat_id),
+                         telegram_thread_id=settings.telegram_thread_id, telegram_api_url=settings.telegram_api_url)
     return open_recurring(bundle, manifest, dim, live=settings.history_db, ephemeral=ephemeral, spike=spike,
                           alerts=config if alerts else None, top_k=settings.similar_top_k)
+
+
+def _first_chat(chats: str | None) -> str | None:
+    """Alerts go to the first of TRIAGE_TELEGRAM_CHAT_ID's chats (the gateway serves them all)."""
+    first = (chats or "").split(",")[0].strip()
+    return first or None

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     spike_alpha: float = Field(1e-3, gt=0, lt=1, description="Poisson tail probability below which it is a spike.")
     alert_webhook_url: str | None = Field(None, description="POST incident alerts (JSON) here.")
     telegram_bot_token: str | None = Field(None, description="Bot token for Telegram alerts (with chat id).")
-    telegram_chat_id: str | None = None
+    telegram_chat_id: str | None = Field(None, description="Chat id(s), comma-separated: alerts go to the first, "
+                                         "`triage bot` serves them all.")
     telegram_thread_id: int | None = Field(None, description="Forum topic id in the chat, if any.")
     telegram_api_url: str = Field("https://api.telegram.org",
                                   description="Bot API base URL (a local stand-in in tests).")
@@ -98,6 +99,8 @@ class Settings(BaseSettings):
     kb_draft: bool = Field(False, description="Offer a confident KB answer as an internal draft for the agent.")
     kb_draft_min_score: float = Field(0.9, ge=0, le=1)
     telegram_offset_file: Path | None = Field(None, description="Where `triage bot` keeps its update offset.")
+    telegram_language: str = Field("ru", pattern="^(ru|en)$", description="The bot's language where a message "
+                                   "does not show one.")
     onnx: bool = Field(True, description="Run the default model with ONNX Runtime (~2x faster); 0 = PyTorch.")
 
     @field_validator("alert_timezone")

@@ -13,6 +13,7 @@ calls, `error_rate` for a random share), so retries and dead letters are tested 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import threading
 import time
@@ -230,16 +231,14 @@ class ZnunyStandin(Standin):
         return app
 
 
+@dataclass
 class TelegramStandin(Standin):
     """Bot API: getMe, getUpdates (from `updates`), sendMessage, getChat, createForumTopic, closeForumTopic."""
 
     forum: bool = True
     updates: list[dict[str, Any]] = field(default_factory=list)
     topics: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.updates, self.topics = [], {}
-        self.sent: list[dict[str, Any]] = []
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     def push(self, chat_id: int, text: str, thread: int | None = None) -> int:
         """Queue a user's message as the Bot API would deliver it; returns its update_id."""
@@ -261,14 +260,20 @@ class TelegramStandin(Standin):
         @app.post("/bot{token}/{method}")
         async def call(token: str, method: str, request: Request) -> Any:
             raw = await request.body()
-            form = await request.form() if raw and b"=" in raw and not raw.startswith(b"{") else None
-            body: dict[str, Any] = dict(form) if form is not None else (await request.json() if raw else {})
+            kind = request.headers.get("content-type", "")
+            if "json" in kind:
+                body: dict[str, Any] = json.loads(raw) if raw else {}
+            else:  # python-telegram-bot posts form fields, JSON-encoding the structured ones
+                body = {k: _maybe_json(str(v)) for k, v in (await request.form()).items()}
             if token != self.token:
                 return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, 401)
             status = self._record("POST", method, body)
             if status is not None:
                 return JSONResponse({"ok": False, "error_code": status, "description": "injected"}, status)
-            return {"ok": True, "result": self._answer(method, body)}
+            result = self._answer(method, body)
+            if method == "getUpdates" and not result:  # long polling: wait a little rather than spin
+                await asyncio.sleep(min(0.2, float(body.get("timeout") or 0)))
+            return {"ok": True, "result": result}
 
         return app
 
@@ -293,3 +298,10 @@ class TelegramStandin(Standin):
             return {"message_id": 9000 + len(self.sent), "date": now, "text": body.get("text"),
                     "chat": {"id": int(body["chat_id"]), "type": "supergroup"}}
         return True
+
+
+def _maybe_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
