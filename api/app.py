@@ -18,6 +18,7 @@ from api._metrics import RequestMetrics
 from api._reload import Reloader, ReloadError
 from api.admin import router as admin_router
 from api.deps import ServiceState
+from api.review import router as review_router
 from api.routes import router
 from triage import Settings, Triage, open_triage
 from triage.errors import TriageError
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
         yield
         if state.feedback is not None:
             state.feedback.close()
+        if state.predictions is not None:
+            state.predictions.close()
         if state.triage is not None:
             state.triage.close()
         if hup is not None:
@@ -62,6 +65,7 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     app.state.keyring, app.state.metrics, app.state.reloader = keyring, state.metrics, reloader
     _errors.install(app)  # 422s never echo what the caller sent
     app.include_router(router)
+    app.include_router(review_router)
     app.include_router(admin_router)
     document_security(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
