@@ -77,6 +77,16 @@ class SpikeDetector:
                           for k, a, p, t, m, s, la, ts, lu in history.db.execute("SELECT * FROM incidents")]
         self._seq = len(self.incidents)
 
+    def recent(self, since: float) -> list[Incident]:
+        """Incidents active at or after `since` (unix seconds), newest first, as stored."""
+        rows = self.history.db.execute("SELECT * FROM incidents WHERE last >= ? ORDER BY started DESC", (since,))
+        return [Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, json.loads(ts), lu)
+                for k, a, p, t, m, s, la, ts, lu in rows]
+
+    def is_open(self, inc: Incident, now: float) -> bool:
+        """Still open: a ticket of it arrived within the last window."""
+        return now - inc.last <= self.window
+
     def _save(self, inc: Incident) -> None:
         """Written inside the batch's transaction: committed together with the ticket that changed it."""
         self.history.db.execute("INSERT OR REPLACE INTO incidents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
