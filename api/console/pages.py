@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api._auth import KeyRing, requires
 from api._keys import hash_key
-from api.console.i18n import LANG_COOKIE, LANGS, language, translator
+from api.console.i18n import LANGS, language, translator
 from api.console.session import LANG_COOKIE, SESSION_COOKIE, current, sessions_of, set_cookie
 from api.console.web import ANY_ROLE, CsrfChecked, local_path, page_roles, render, signed_in
 from api.deps import StateDep, TriageDep
