@@ -26,6 +26,9 @@
       if (open) { open.open = false; }
       focusItem(li); ev.preventDefault(); return;
     }
+    if (ev.key === "Enter" && ev.target.classList && ev.target.classList.contains("picker")) {
+      ev.target.closest("form").requestSubmit(); ev.preventDefault(); return;  // Enter on the picker saves
+    }
     if (typing(ev.target)) { return; }
     if (ev.key === "j") { move(1); ev.preventDefault(); }
     else if (ev.key === "k") { move(-1); ev.preventDefault(); }
