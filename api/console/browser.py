@@ -37,7 +37,8 @@ def browser_env(root: Path, cache_dir: Path) -> dict[str, str]:
 def seed(url: str, n: int, prefix: str = "Q") -> None:
     """Classify `n` tickets through the API, so the review queue has `n` of each field pending."""
     tickets = [{"id": f"{prefix}-{i:04d}", "subject": DEMO_TICKETS[i % len(DEMO_TICKETS)][0],
-                "body": f"{DEMO_TICKETS[i % len(DEMO_TICKETS)][1]} (#{i})", "created_at": f"2026-11-{1 + i % 28:02d}T09:00:00Z",
+                "body": f"{DEMO_TICKETS[i % len(DEMO_TICKETS)][1]} (#{i})",
+                "created_at": f"2026-11-{1 + i % 28:02d}T09:00:00Z",
                 "agent": ["anna", "boris", "vera"][i % 3], "info_requested": i % 4 == 0} for i in range(n)]
     for start in range(0, n, 200):
         status, body = call("POST", url + "/v1/classify/batch", tickets[start:start + 200],
@@ -73,7 +74,8 @@ class Watched:
     def outside(self) -> list[str]:
         base = re.escape(self.url)
         # data: URIs and the service's own blob: URLs (ReDoc's search worker) never leave the browser
-        return [u for u in self.requests if not re.match(r"(blob:)?" + base + r"(/|$)", u) and not u.startswith("data:")]
+        own = re.compile(r"(blob:)?" + base + r"(/|$)")
+        return [u for u in self.requests if not own.match(u) and not u.startswith("data:")]
 
     def sign_in(self, key: str, next_path: str = "/ui") -> None:
         self.page.goto(f"{self.url}/ui/sign-in?next={next_path}")
