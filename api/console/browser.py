@@ -87,3 +87,43 @@ class Watched:
 
 
 __all__ = ["CHROMIUM", "KEYS", "Watched", "browser_env", "chromium", "seed", "serve"]
+
+
+def demo_bundle(root: Path, cache_dir: Path, rows: int = 400) -> Path:
+    """Train a small real bundle from the demo tickets with the light USE embedder (`triage train`, a minute)."""
+    import csv
+    import subprocess
+    import sys
+
+    from api.testing import REPO
+
+    root.mkdir(parents=True, exist_ok=True)
+    data = root / "tickets.csv"
+    with (REPO / "data" / "demo" / "tickets.csv").open(encoding="utf-8", newline="") as src, \
+            data.open("w", encoding="utf-8", newline="") as dst:
+        reader = csv.DictReader(src)
+        writer = csv.DictWriter(dst, fieldnames=list(reader.fieldnames or []))
+        writer.writeheader()
+        for i, row in enumerate(reader):
+            if i == rows:
+                break
+            writer.writerow(row)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TRIAGE_EMBEDDER": "use-v3", "TRIAGE_MAX_TOKENS": "128",
+           "TRIAGE_CACHE_DIR": str(cache_dir), "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"}
+    subprocess.run([sys.executable, "-m", "triage.cli", "train", "--data", str(data), "--target", "category",
+                    "--target", "priority", "--owners", str(REPO / "data" / "demo" / "owners.yaml"),
+                    "--out", str(root / "model")], check=True, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    return root / "model"
+
+
+def burst(url: str, n: int = 8) -> None:
+    """Near-identical tickets minutes apart, now: enough for the spike detector to open an incident."""
+    import time
+
+    now = time.time()
+    tickets = [{"id": f"B-{i:03d}", "subject": "Не работает телефония в офисе",
+                "body": f"Входящие звонки не проходят, SIP 503 (этаж {i % 3 + 1})",
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - (n - i) * 120))}
+               for i in range(n)]
+    status, body = call("POST", url + "/v1/classify/batch", tickets, {"X-API-Key": KEYS["helpdesk"]})
+    assert status == 200, body
