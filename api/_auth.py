@@ -30,7 +30,9 @@ from triage.errors import TriageError
 log = logging.getLogger("triage.api.auth")
 
 # Open to anyone: liveness for orchestrators, and the schema (it is not a secret; integrators and the fuzzer read it).
-PUBLIC = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json",
+                    "/ui/sign-in", "/ui/lang/{code}"})  # the console's sign-in and language switch
+CONSOLE = "/ui"  # console pages: the caller is the signed-in session (a cookie), never a header
 
 
 class Roles:
@@ -155,6 +157,25 @@ def _presented_key(headers: Mapping[str, str]) -> str | None:
     return headers.get("x-api-key")
 
 
+class SignInRequired(HTTPException):
+    """A console page without a valid session: the console answers with its sign-in page."""
+
+    def __init__(self) -> None:
+        super().__init__(401, "sign in to the console with an API key")
+
+
+def _session_principal(request: Request, ring: KeyRing) -> Principal:
+    """The key a console session names (by digest), if it is still a key; cookies never reach the JSON API.
+
+    Keeping cookies off `/v1/*` means no cross-site form can drive the API with a browser's session.
+    """
+    session = request.app.state.sessions.read(request.cookies.get("triage_session"))
+    principal = None if session is None else ring.keys.get(session.digest)
+    if principal is None:
+        raise SignInRequired()
+    return principal
+
+
 async def authorize(request: Request) -> Principal:
     """App-wide dependency: 401 unknown caller, 403 wrong role or unlisted route, 429 over the rate."""
     ring: KeyRing = request.app.state.keyring
@@ -164,6 +185,8 @@ async def authorize(request: Request) -> Principal:
         return Principal("public", frozenset())
     if ring.dev_mode:
         principal = Principal("dev", frozenset(ROLES))
+    elif path.startswith(CONSOLE):
+        principal = _session_principal(request, ring)
     else:
         body = await request.body() if "x-hub-signature" in request.headers else b""
         found = ring.identify(request.headers, body)

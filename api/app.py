@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import _errors
+from api import _errors, console
 from api._auth import KeyRing, authorize, document_security, reload_keys
 from api._limits import BodyLimit
 from api._metrics import RequestMetrics
@@ -20,6 +20,7 @@ from api.admin import router as admin_router
 from api.deps import ServiceState
 from api.integrations import Integrations
 from api.integrations import router as integrations_router
+from api.review import router as review_router
 from api.routes import router
 from triage import Settings, Triage, open_triage
 from triage.errors import TriageError
@@ -55,6 +56,8 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
             state.integrations.close()
         if state.feedback is not None:
             state.feedback.close()
+        if state.predictions is not None:
+            state.predictions.close()
         if state.triage is not None:
             state.triage.close()
         if hup is not None:
@@ -63,13 +66,15 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
     app = FastAPI(title="triage", version="0.1.0", lifespan=lifespan,
                   description="AI-assisted ticket triage: what a ticket is, who owns it, whether it is ready "
                               "for L3. Contract: docs/contract.md §4-§5. Auth and limits: SECURITY.md.",
-                  dependencies=[Depends(authorize)])
+                  dependencies=[Depends(authorize)], docs_url=None, redoc_url=None)
     app.state.service = state
     app.state.keyring, app.state.metrics, app.state.reloader = keyring, state.metrics, reloader
     _errors.install(app)  # 422s never echo what the caller sent
     app.include_router(router)
+    app.include_router(review_router)
     app.include_router(admin_router)
     app.include_router(integrations_router)
+    console.install(app, settings)  # /ui and the offline /docs, /redoc
     document_security(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     app.add_middleware(RequestMetrics, metrics=state.metrics)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -12,6 +13,7 @@ from api._metrics import Metrics
 from triage import Settings, Triage
 from triage.errors import DataError
 from triage.feedback import FeedbackStore, open_feedback
+from triage.predictions import PredictionStore, open_predictions
 
 
 @dataclass
@@ -24,6 +26,8 @@ class ServiceState:
     feedback: FeedbackStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     integrations: Any = None  # api.integrations.Integrations, once a helpdesk is configured or a webhook came
+    predictions: PredictionStore | None = None
+    opening: threading.Lock = field(default_factory=threading.Lock)  # the prediction store opens once
 
 
 def get_state(request: Request) -> ServiceState:
@@ -54,7 +58,29 @@ def read_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> Feedbac
     return get_feedback(state)
 
 
+def get_predictions(state: Annotated[ServiceState, Depends(get_state)]) -> PredictionStore:
+    """The served predictions (the review queue), opened on first use.
+
+    A store created beside an existing feedback store takes in its reviews, so a ticket reviewed before
+    the queue existed does not come back into it when classified again.
+    """
+    with state.opening:
+        if state.predictions is None:
+            fresh = not state.settings.predictions_path.is_file()
+            try:
+                store = open_predictions(state.settings.predictions_path)
+            except DataError as exc:
+                raise HTTPException(503, f"predictions cannot be stored: {exc}; check TRIAGE_PREDICTIONS_DB"
+                                    ) from exc
+            reviews = read_feedback(state) if fresh else None
+            if reviews is not None:
+                store.mark_all_reviewed((f.ticket_id, f.field, f.reviewer) for f in reviews)
+            state.predictions = store
+        return state.predictions
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
 TriageDep = Annotated[Triage, Depends(get_triage)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 FeedbackReaderDep = Annotated[FeedbackStore | None, Depends(read_feedback)]
+PredictionsDep = Annotated[PredictionStore, Depends(get_predictions)]

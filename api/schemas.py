@@ -325,3 +325,30 @@ class FeedbackItem(BaseModel):
 
 class FeedbackList(BaseModel):
     items: list[FeedbackItem] = Field(description="Newest first.")
+
+
+class ReviewItem(BaseModel):
+    """One served prediction awaiting review (contract §7), with what the reviewer needs to judge it."""
+
+    ticket_id: str
+    field: str
+    predicted: str | None = Field(description="The answer; null when the head abstained.")
+    confidence: float = Field(ge=0, le=1)
+    abstained: bool
+    top: list[TopItem] = Field(description="The likeliest values: the candidates when it abstained.")
+    evidence: Evidence | None = Field(None, description="Supporting tickets and weighing words (module, owner).")
+    owners: list[str] | None = Field(None, description="Who owns the predicted module (module only).")
+    level: Literal["module", "parent"] | None = None
+    note: str | None = None
+    subject: str
+    created_at: str
+    served_at: str = Field(description="When the service classified it.")
+    model_version: str
+    module: str | None = Field(description="The ticket's module: the answer, else the top candidate.")
+    owner: str | None = Field(description="The ticket's owner: the answer, else the top candidate.")
+
+
+class ReviewQueueOut(BaseModel):
+    field: str
+    pending: int = Field(description="How many predictions of this field match the filters (all pages).")
+    items: list[ReviewItem] = Field(description="Least sure first: abstentions, then by rising confidence.")

@@ -44,4 +44,4 @@ def small_settings(root: Path, cache_dir: Path, **overrides: Any) -> Any:
     from triage import Settings
 
     return Settings(embedder="use-v3", cache_dir=cache_dir, max_tokens=128, feedback_db=root / "feedback.sqlite",
-                    history_db=root / "history.sqlite", **overrides)
+                    predictions_db=root / "predictions.sqlite", history_db=root / "history.sqlite", **overrides)

@@ -125,7 +125,7 @@ def trained_bundle(tmp_path_factory: pytest.TempPathFactory, labels_slice: Path,
 
 
 @pytest.fixture(scope="session", autouse=True)
-def dev_mode_by_default():  # type: ignore[no-untyped-def]
+def dev_mode_by_default(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """Tests run the service in development mode (no keys) unless they opt out.
 
     Session-scoped and on os.environ, so module-scoped app fixtures and subprocess servers
@@ -134,6 +134,8 @@ def dev_mode_by_default():  # type: ignore[no-untyped-def]
     """
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRIAGE_DEV_MODE", "1")
+        # served predictions (the review queue) go to a session folder, not the working directory
+        mp.setenv("TRIAGE_PREDICTIONS_DB", str(tmp_path_factory.mktemp("predictions") / "predictions.sqlite"))
         yield
 
 

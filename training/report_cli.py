@@ -18,6 +18,7 @@ import typer
 
 from training._plots import _save
 from triage._cli_common import ConfigOpt, cli_settings, console, exits, mapping_from
+from triage.escalation_quality import summarize
 from triage.heads._cues import ITEMS
 
 report_app = typer.Typer(help="Reports: how complete escalations are (`escalations`), how reviewers judged the "
@@ -56,21 +57,6 @@ def score_tickets(df: pd.DataFrame, model: Path | None) -> pd.DataFrame:
         if col in df.columns:
             out[col] = df[col].to_numpy()
     return out
-
-
-def summarize(scored: pd.DataFrame, by: str) -> pd.DataFrame:
-    """Share missing per item, share not ready, share bounced, per group (and 'all')."""
-    cols = {f"missing_{i}": "mean" for i in ITEMS} | {"ready_for_l3": "mean", "score": "mean"}
-    if "info_requested" in scored.columns:
-        scored = scored.assign(bounced=scored["info_requested"].fillna(False).astype(bool))
-        cols["bounced"] = "mean"
-    groups = scored.assign(_g=scored[by].fillna("(none)").astype(str)) if by in scored.columns else None
-    table = pd.DataFrame([scored.agg(cols)], index=["all"])
-    if groups is not None:
-        table = pd.concat([table, groups.groupby("_g").agg(cols).sort_index()])
-    table.insert(0, "n", [len(scored)] + ([int(v) for v in groups.groupby("_g").size().sort_index()]
-                                          if groups is not None else []))
-    return table
 
 
 def plot_groups(table: pd.DataFrame, by: str, path: Path) -> Path:

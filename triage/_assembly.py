@@ -50,6 +50,7 @@ def open_triage(bundle: str | Path, settings: Settings, *, embedder: Embedder | 
     triage = Triage(embedder, load_heads(bundle, manifest), manifest, kb=index, kb_top_k=settings.kb_top_k,
                     owners=bundle_owners(bundle, settings.owners_file),
                     completeness_threshold=settings.completeness_threshold, recurring=recurring)
+    triage.bundle = bundle
     try:
         with lock if lock is not None else nullcontext():
             triage.classify(list(WARM_UP), record=False)
@@ -67,7 +68,9 @@ def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | Non
     """
     bundle = Path(bundle)
     manifest, embedder = _checked(bundle, embedder, cache_dir, progress)
-    return Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
+    triage = Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
+    triage.bundle = bundle
+    return triage
 
 
 def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False, onnx: bool = True) -> Embedder:

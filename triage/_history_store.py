@@ -160,3 +160,22 @@ def record_params(r: HistoryRecord) -> tuple[Any, ...]:
             r.source, r.module or None, r.answer or None,
             json.dumps(r.labels, ensure_ascii=False) if r.labels else None,
             json.dumps(r.predicted, ensure_ascii=False) if r.predicted else None, r.problem_id)
+
+
+def read_ticket(db: sqlite3.Connection, ticket_id: str) -> dict[str, Any] | None:
+    """One stored ticket's text and what is known of it, for showing it again (the console's ticket view)."""
+    row = db.execute("SELECT ticket_id, created_at, subject, text, source, module, answer, labels, predicted "
+                     "FROM tickets WHERE ticket_id = ?", (ticket_id,)).fetchone()
+    if row is None:
+        return None
+    tid, created, subject, text, source, module, answer, labels, predicted = row
+    return {"ticket_id": tid, "created_at": iso(created), "subject": subject, "text": text, "source": source,
+            "module": module, "answer": answer, "labels": json.loads(labels) if labels else {},
+            "predicted": json.loads(predicted) if predicted else {}}
+
+
+def recent_tickets(db: sqlite3.Connection, since: float, limit: int) -> list[tuple[int, str, str]]:
+    """(row id, ticket id, text) of the newest classified tickets created at or after `since`."""
+    return [(int(r), str(t), str(x)) for r, t, x in db.execute(
+        "SELECT id, ticket_id, text FROM tickets WHERE source = 'classified' AND created_at >= ? "
+        "ORDER BY created_at DESC LIMIT ?", (since, limit))]

@@ -126,16 +126,19 @@ class Gap:
 
 
 def find_gaps(index: KBIndex, embedder: Embedder, tickets: pd.DataFrame, *, min_score: float,
-              min_size: int = 2, distance: float = 0.12, progress: bool = False) -> tuple[list[Gap], int]:
+              min_size: int = 2, distance: float = 0.12, progress: bool = False,
+              vectors: np.ndarray | None = None) -> tuple[list[Gap], int]:
     """Groups of poorly answered tickets, largest first; also returns how many tickets were poorly answered.
 
+    `vectors`: the tickets' query embeddings when already known (the service's history keeps them).
     A ticket is poorly answered when its best KB article scores under `min_score`;
     such tickets are grouped by average-linkage clustering at cosine `distance`.
     """
     from sklearn.cluster import AgglomerativeClustering
 
     texts = tickets["text"].tolist()
-    vectors = embedder.encode(texts, kind="query", progress=progress)
+    if vectors is None:  # the service passes the embeddings its history already holds
+        vectors = embedder.encode(texts, kind="query", progress=progress)
     hits = index.search(vectors, texts, k=1, sources=["kb"])
     best = np.array([h[0].score if h else 0.0 for h in hits])
     poor = np.flatnonzero(best < min_score)

@@ -126,6 +126,19 @@ class Recurring:
         out.sort(key=lambda r: (r["last_hour"], r["last_day"], r["last_week"], r["tickets"]), reverse=True)
         return out
 
+    def problem_series(self, days: int = 14, now: float | None = None) -> dict[str, list[int]]:
+        """Tickets per day of each known problem over the last `days` days (oldest first), for sparklines."""
+        now = time.time() if now is None else now
+        created, assigned = self.history.created, self.history.problems
+        keep = (assigned >= 0) & np.isfinite(created) & (created > now - days * 86400) & (created <= now)
+        age = np.minimum(((now - created[keep]) // 86400).astype(np.int64), days - 1)
+        counts: dict[str, list[int]] = {p.key: [0] * days for p in self.problems.problems}
+        for pid, d in zip(assigned[keep], age, strict=True):
+            key = f"P-{int(pid)}"
+            if key in counts:
+                counts[key][days - 1 - int(d)] += 1
+        return counts
+
     def catch_up(self) -> int:
         """Take in what the previous model stored while this one was loading (hot reload); how many."""
         rows = np.asarray(self.history.catch_up(), np.int64)

@@ -82,6 +82,16 @@ class SpikeDetector:
                               "FROM incidents WHERE closed IS NULL")]
         self._seq = int(history.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0])
 
+    def recent(self, since: float) -> list[Incident]:
+        """Incidents active at or after `since` (unix seconds), newest first, as stored."""
+        rows = self.history.db.execute("SELECT * FROM incidents WHERE last >= ? ORDER BY started DESC", (since,))
+        return [Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, json.loads(ts), lu)
+                for k, a, p, t, m, s, la, ts, lu in rows]
+
+    def is_open(self, inc: Incident, now: float) -> bool:
+        """Still open: a ticket of it arrived within the last window."""
+        return now - inc.last <= self.window
+
     def _save(self, inc: Incident) -> None:
         """Written inside the batch's transaction: committed together with the ticket that changed it."""
         self.history.db.execute("INSERT OR REPLACE INTO incidents (key, anchor, problem_id, title, module, started, "

@@ -8,6 +8,7 @@ where files are read and the parts are put together.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,6 +51,7 @@ class Triage:
         self.kb_top_k = kb_top_k
         self.completeness_threshold = completeness_threshold  # TRIAGE_COMPLETENESS_THRESHOLD; None: the bundle's
         self.recurring = recurring  # history search + append, the one I/O here; detached on hot reload
+        self.bundle: Path | None = None  # the folder it was loaded from (its plots), set by open/load_triage
 
     def close(self) -> None:
         """Close the ticket history (the only resource a `Triage` holds); safe to call twice."""

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
                                      "one stored in the bundle at training; edit the rota without retraining.")
     feedback_db: Path = Field(Path("feedback.sqlite"), description="SQLite store of reviewer feedback "
                               "(POST /v1/feedback); `triage train --feedback` reads it.")
+    predictions_db: Path | None = Field(None, description="SQLite store of served predictions awaiting review "
+                                        "(the review queue); default predictions.sqlite beside TRIAGE_FEEDBACK_DB.")
     history_db: Path | None = Field(None, description="Live ticket history (SQLite) the service appends to; "
                                     "default <model_dir>.history.sqlite beside the bundle.")
     similar_top_k: int = Field(5, ge=0, le=50, description="Earlier similar tickets per result.")
@@ -69,6 +71,9 @@ class Settings(BaseSettings):
     rate_limit_per_min: int = Field(600, ge=0, description="Requests per minute per key (token bucket); 0 = off.")
     model_root: Path | None = Field(None, description="Reload may only load bundles under this folder "
                                     "(default: the folder holding TRIAGE_MODEL_DIR).")
+    session_secret: str | None = Field(None, min_length=32, description="Signs web-console session cookies; "
+                                       "default: random per process (sessions end on restart).")
+    session_hours: float = Field(12, gt=0, le=24 * 30, description="A console session lasts this long.")
     log_format: str = Field("json", pattern="^(json|text)$", description="Service logs: json lines or text.")
     log_level: str | None = Field(None, pattern="(?i)^(debug|info|warning|error|critical)$",
                                   description="Log level (default: INFO for the service, WARNING for the CLI).")
@@ -102,6 +107,10 @@ class Settings(BaseSettings):
     telegram_language: str = Field("ru", pattern="^(ru|en)$", description="The bot's language where a message "
                                    "does not show one.")
     onnx: bool = Field(True, description="Run the default model with ONNX Runtime (~2x faster); 0 = PyTorch.")
+
+    @property
+    def predictions_path(self) -> Path:
+        return self.predictions_db or self.feedback_db.with_name("predictions.sqlite")
 
     @field_validator("alert_timezone")
     @classmethod

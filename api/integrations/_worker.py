@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from api.deps import get_predictions
 from api.integrations._ack import Templates
 from api.integrations._inbound import Inbound, parse
 from api.integrations._mapping import Mapping
@@ -155,6 +156,8 @@ class DeliveryWorker:
         with self.state.lock:
             result = triage.classify([inbound.ticket(body)], batch_size=self.settings.batch_size)[0]
         self.state.metrics.observe_results([result])
+        # the review queue (/ui/review) sees webhook tickets as it sees those of /v1/classify
+        get_predictions(self.state).record([inbound.ticket(body)], [result])
         return result
 
     def _link(self, writer: Writer | None, ticket_id: str) -> str:
@@ -202,6 +205,7 @@ class DeliveryWorker:
                       "reviewer": inbound.actor or f"{inbound.source} user",
                       "source": inbound.source, "ticket_known": True}
             self.feedback().add(review)
+            get_predictions(self.state).mark_reviewed(inbound.ticket_id, head, review["reviewer"])
             learned.append({"field": head, "correct": review["correct"]})
         return learned
 
