@@ -205,7 +205,7 @@ class DeliveryWorker:
                       "reviewer": inbound.actor or f"{inbound.source} user",
                       "source": inbound.source, "ticket_known": True}
             self.feedback().add(review)
-            get_predictions(self.state).mark_reviewed(inbound.ticket_id, head, review["reviewer"])
+            get_predictions(self.state).mark_reviewed(inbound.ticket_id, head, str(review["reviewer"]))
             learned.append({"field": head, "correct": review["correct"]})
         return learned
 
