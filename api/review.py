@@ -25,6 +25,7 @@ from triage.predictions import PredictionStore, QueueFilter
 from triage.results import TicketResult
 
 router = APIRouter()
+DATE_TIME = {"format": "date-time"}  # said in the schema, so clients (and the fuzzer) send a parseable time
 
 
 def record_for_review(store: PredictionStore, tickets: Sequence[Mapping[str, Any]],
@@ -99,8 +100,9 @@ def list_feedback(store: FeedbackReaderDep,
                   ticket_id: Annotated[str | None, Query(max_length=200)] = None,
                   field: Annotated[str | None, Query(max_length=200)] = None,
                   reviewer: Annotated[str | None, Query(max_length=200)] = None,
-                  since: Annotated[str | None, Query(max_length=64, description="ISO-8601 time; reviews "
-                                                   "stored at or after it.")] = None,
+                  since: Annotated[str | None, Query(max_length=64, json_schema_extra=DATE_TIME,
+                                                     description="ISO-8601 time; reviews stored at or after it.")
+                                   ] = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
     start = parse_since(since)
     if store is None:
@@ -122,10 +124,11 @@ def review_queue(predictions: PredictionsDep,
                                                      "(answer, else top candidate) is this one or below it.")
                                    ] = None,
                  owner: Annotated[str | None, Query(max_length=500)] = None,
-                 since: Annotated[str | None, Query(max_length=64, description="Tickets created at or after this "
-                                                   "ISO-8601 time.")] = None,
-                 until: Annotated[str | None, Query(max_length=64, description="Tickets created before it.")
+                 since: Annotated[str | None, Query(max_length=64, json_schema_extra=DATE_TIME,
+                                                    description="Tickets created at or after this ISO-8601 time.")
                                   ] = None,
+                 until: Annotated[str | None, Query(max_length=64, json_schema_extra=DATE_TIME,
+                                                    description="Tickets created before it.")] = None,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict[str, Any]:
     which = QueueFilter(field=field.removeprefix("labels."), module=module or None, owner=owner or None,
                         since=parse_since(since), until=parse_since(until, "until"))
