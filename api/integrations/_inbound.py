@@ -67,6 +67,8 @@ def _common(mapping: Mapping, payload: dict[str, Any]) -> dict[str, Any]:
     tags = dig(payload, mapping.spec.get("tags_in"))
     if isinstance(tags, str):
         tags = [t.strip() for t in tags.split(",") if t.strip()]
+    if not isinstance(tags, list):
+        tags = []
     return {"fields": fields, "tags": [str(t) for t in tags or []],
             "subject": _text(mapping.get(payload, "subject")), "created_at": _flat(mapping.get(payload, "created_at")),
             "customer": _flat(mapping.get(payload, "customer")),
@@ -89,7 +91,9 @@ def zammad(payload: dict[str, Any], mapping: Mapping) -> Inbound:
 
 def jira(payload: dict[str, Any], mapping: Mapping) -> Inbound:
     """`jira:issue_created` / `jira:issue_updated`; a changed summary or description is new ticket text."""
-    key = mapping.get(payload, "ref") or mapping.get(payload, "id")
+    key = mapping.get(payload, "ref")
+    if key is None:
+        key = mapping.get(payload, "id")
     if key is None:
         raise ValueError("the payload has no issue key (issue.key)")
     event = str(payload.get("webhookEvent") or "")
@@ -118,7 +122,9 @@ def _adf_text(node: Any) -> str:
 def znuny(payload: dict[str, Any], mapping: Mapping) -> Inbound:
     """A GenericInterface invoker call: `Ticket` + `Article`, at the top or under `Data`."""
     data: dict[str, Any] = payload["Data"] if isinstance(payload.get("Data"), dict) else payload
-    ref = mapping.get(data, "ref") or mapping.get(data, "id")
+    ref = mapping.get(data, "ref")
+    if ref is None:
+        ref = mapping.get(data, "id")
     if ref is None:
         raise ValueError("the payload has no Ticket.TicketID")
     article = data.get("Article") or {}
@@ -152,7 +158,11 @@ def parse(source: str, payload: Any, mapping: Mapping) -> Inbound:
     """ValueError (with a message that names what is missing, never the data) for a payload that is not one."""
     if not isinstance(payload, dict):
         raise ValueError(f"a {source} webhook body is a JSON object")
-    return PARSERS[source](payload, mapping)
+    try:
+        return PARSERS[source](payload, mapping)
+    except (AttributeError, TypeError) as exc:  # a field of an unexpected type where the mapping reads it
+        raise ValueError(f"a field of the {source} payload has an unexpected type ({type(exc).__name__}); check "
+                         "TRIAGE_INTEGRATIONS_CONFIG's paths") from exc
 
 
 def event_name(source: str, headers: dict[str, str], payload: Any) -> str | None:

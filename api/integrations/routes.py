@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from api._auth import requires
 from api.deps import StateDep
 from api.integrations._inbound import delivery_key, event_name, loads, parse
+from api.integrations._schemas import problem, request_body
 from api.integrations._service import Integrations
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
@@ -39,6 +40,10 @@ async def _receive(source: str, request: Request, integrations: Integrations) ->
         payload = loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise HTTPException(422, f"the {source} webhook body is not JSON; send the helpdesk's default payload") from exc
+    wrong = problem(source, payload)
+    if wrong is not None:
+        raise HTTPException(422, f"not a {source} webhook body: {wrong}; send the helpdesk's default payload "
+                                 "(README, 'Helpdesk integrations')")
     try:
         parse(source, payload, integrations.mappings[source])
     except ValueError as exc:
@@ -54,18 +59,21 @@ async def _receive(source: str, request: Request, integrations: Integrations) ->
 
 
 @router.post("/zammad", dependencies=[requires("helpdesk")], status_code=202, response_model=DeliveryOut,
+             openapi_extra=request_body("zammad"),
              summary="Zammad trigger webhook (default payload; X-Hub-Signature, X-Zammad-Delivery)", responses=_DOC)
 async def zammad(request: Request, integrations: IntegrationsDep) -> dict[str, Any]:
     return await _receive("zammad", request, integrations)
 
 
 @router.post("/jira", dependencies=[requires("helpdesk")], status_code=202, response_model=DeliveryOut,
+             openapi_extra=request_body("jira"),
              summary="Jira webhook (jira:issue_created, jira:issue_updated)", responses=_DOC)
 async def jira(request: Request, integrations: IntegrationsDep) -> dict[str, Any]:
     return await _receive("jira", request, integrations)
 
 
 @router.post("/znuny", dependencies=[requires("helpdesk")], status_code=202, response_model=DeliveryOut,
+             openapi_extra=request_body("znuny"),
              summary="Znuny / OTRS GenericInterface invoker (Ticket + Article)", responses=_DOC)
 async def znuny(request: Request, integrations: IntegrationsDep) -> dict[str, Any]:
     return await _receive("znuny", request, integrations)

@@ -162,7 +162,7 @@ def test_bad_signature_and_wrong_role_are_refused_without_echo(service) -> None:
     assert status == 403
     status, body = post_raw(url + "/v1/integrations/zammad", b'{"ticket": {"title": "x"}}',
                             {"X-API-Key": KEYS["helpdesk"]})
-    assert status == 422 and "ticket id" in body["detail"]
+    assert status == 422 and body["detail"].startswith("not a zammad webhook body: ticket")
 
 
 def test_a_value_a_person_set_is_never_overwritten(service, desks) -> None:  # type: ignore[no-untyped-def]
