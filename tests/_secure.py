@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ def secure_client(bundle: Path, embedder: Any, cache_dir: Path, *, history: bool
                   **overrides: Any) -> TestClient:
     """`history=True` attaches a throwaway copy of the bundle's ticket history, so `recurring` is served too."""
     triage = load_triage(bundle, cache_dir=cache_dir, embedder=embedder)
-    options: dict[str, Any] = {"cache_dir": cache_dir, "dev_mode": False, "api_keys": keys_env(),
+    scratch = Path(tempfile.mkdtemp(prefix="triage-secure-"))  # stores the app may create stay out of the clone
+    options: dict[str, Any] = {"cache_dir": cache_dir, "deliveries_db": scratch / "deliveries.sqlite",
+                               "dev_mode": False, "api_keys": keys_env(),
                                "webhook_secret": WEBHOOK_SECRET, "model_root": Path(bundle).parent,
                                "max_request_bytes": 200_000, "max_batch": 5, "rate_limit_per_min": 6000}
     options.update(overrides)

@@ -13,6 +13,7 @@ A spike opens one incident (one alert); later tickets of the same group while it
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -49,6 +50,7 @@ class Incident:
     last: float
     tickets: list[str] = field(default_factory=list)
     last_update: float = 0.0
+    seen: float = field(default_factory=time.time)  # wall clock of its last ticket here (tickets may be dated)
 
 
 INCIDENTS = """
@@ -169,16 +171,20 @@ class SpikeDetector:
         return {"active": bool(spiking or incident is not None), "count": count,
                 "window_minutes": self.config.window_minutes, "expected": round(expected, 4)}
 
-    def expire(self, now: float) -> list[Incident]:
+    def expire(self, now: float, *, wall_clock: bool = False) -> list[Incident]:
         """Incidents quiet for a whole window are over: each gets one `close` alert and is marked closed.
 
-        Called for every ticket and, in the service, every few seconds, so a topic closes when the
-        outage ends even if no ticket follows.
+        Called for every ticket (on the tickets' own clock) and, in the service, every few seconds on the
+        wall clock since the incident last grew (`wall_clock=True`), so a topic closes when the outage
+        ends even if no ticket follows, and tickets sent with past dates do not close it at once.
         """
-        over = [i for i in self.incidents if now - i.last > self.window]
+        def quiet(i: Incident) -> bool:
+            return now - (i.seen if wall_clock else i.last) > self.window
+
+        over = [i for i in self.incidents if quiet(i)]
         if not over:
             return []
-        self.incidents = [i for i in self.incidents if now - i.last <= self.window]
+        self.incidents = [i for i in self.incidents if not quiet(i)]
         with self.history.transaction():
             for inc in over:
                 self.history.db.execute("UPDATE incidents SET closed = ? WHERE key = ?", (now, inc.key))
@@ -225,6 +231,7 @@ class SpikeDetector:
         if ticket_id not in inc.tickets:
             inc.tickets.append(ticket_id)
         inc.last = max(inc.last, now)
+        inc.seen = time.time()
         due = now - inc.last_update >= self.config.update_every_seconds
         if due:
             inc.last_update = now

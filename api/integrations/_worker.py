@@ -242,7 +242,7 @@ class DeliveryWorker:
         if spike is None:
             return
         with self.state.lock:
-            over = spike.expire(time.time())
+            over = spike.expire(time.time(), wall_clock=True)
         for incident in over:
             for source, ref, lang in self._followups.pop(incident.key, []):
                 writer = self.writers.get(source)

@@ -193,9 +193,9 @@ def test_a_store_written_by_the_old_code_is_upgraded_in_place(tmp_path: Path) ->
                        "ticket_known": False, "new_label": True})
     store.close()
     conn = sqlite3.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     columns = [row[1] for row in conn.execute("PRAGMA table_info(feedback)")]
-    assert columns[-2:] == ["ticket_known", "new_label"]
+    assert columns[-3:] == ["ticket_known", "new_label", "source"]
     conn.close()
     again = FeedbackStore(db)  # opening an up-to-date store changes nothing
     assert [(f.id, f.ticket_known, f.new_label) for f in again] == [(1, None, False), (added.id, False, True)]
