@@ -114,20 +114,24 @@ def head_scores(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.nda
 def evaluate_head(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.ndarray, plot_dir: Path,
                   ) -> tuple[dict[str, Any], list[Path]]:
     """Metrics, a confusion matrix and a risk-coverage plot on the labelled tickets among `rows`."""
-    target = head.target
-    scores = head_scores(head, feats, df, rows)
+    return report_head(head.target, head_scores(head, feats, df, rows), plot_dir)
+
+
+def report_head(target: str, scores: HeadScores, plot_dir: Path, prefix: str = "") -> tuple[dict[str, Any], list[Path]]:
+    """The figures of already-scored tickets, with the held-out prediction mix (the drift baseline) and plots."""
     if len(scores) == 0:
         return {"n": 0}, []
     metrics = scores_metrics(scores)
     predicted = pd.Series(scores.pred).value_counts(normalize=True)
     metrics["predicted_share"] = {str(k): round(float(v), 4) for k, v in predicted.items()}  # drift baseline
-    labels = list(head.classes_) + sorted(set(scores.y) - set(head.classes_))  # unseen labels show as rows too
-    plots = [plot_confusion(scores.y, scores.pred, labels, f"{target}: confusion",
-                            plot_dir / f"confusion_{target}.png")]
+    labels = list(scores.classes) + sorted(set(scores.y) - set(scores.classes))  # unseen labels show as rows too
+    title = f"{prefix}{target}"
+    plots = [plot_confusion(scores.y, scores.pred, labels, f"{title}: confusion",
+                            plot_dir / f"confusion_{prefix}{target}.png")]
     curve = risk_coverage(scores.conf, scores.correct.astype(float))
     point = (metrics["threshold_coverage"], metrics["threshold_precision"] or 0.0)
-    plots.append(plot_risk_coverage(curve["coverage"], curve["precision"], point, head.target_precision,
-                                    f"{target}: risk-coverage", plot_dir / f"risk_coverage_{target}.png"))
+    plots.append(plot_risk_coverage(curve["coverage"], curve["precision"], point, scores.target_precision,
+                                    f"{title}: risk-coverage", plot_dir / f"risk_coverage_{prefix}{target}.png"))
     return metrics, plots
 
 

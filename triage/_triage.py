@@ -50,6 +50,7 @@ class Triage:
         self.kb_top_k = kb_top_k
         self.completeness_threshold = completeness_threshold  # TRIAGE_COMPLETENESS_THRESHOLD; None: the bundle's
         self.recurring = recurring  # history search + append, the one I/O here; detached on hot reload
+        self.registry: dict[str, Any] | None = None  # which registered version this is (set by open_triage)
 
     def close(self) -> None:
         """Close the ticket history (the only resource a `Triage` holds); safe to call twice."""
