@@ -77,15 +77,20 @@ def serve(
     """Serve the HTTP API (docs at /docs) for a bundle. Needs API keys (TRIAGE_API_KEYS_FILE, `triage keys
     add`) or TRIAGE_DEV_MODE=1; `kill -HUP <pid>` reloads the bundle. See SECURITY.md.
 
-    Example: `triage serve --model models/demo --kb models/kb --port 8000`.
+    Example: `triage serve --model models/demo --kb models/kb --port 8000`, or
+    `triage serve --model models:/triage@champion` (reload re-resolves the alias: `triage promote` then
+    `kill -HUP <pid>` or POST /v1/admin/reload, and the service serves the new champion without a restart).
     """
     import uvicorn
 
     from api._keys import check_settings
     from api.app import create_app
     from triage._logging import log_config
+    from triage._registry import parse_ref
 
-    overrides: dict[str, object] = {"model_dir": model.resolve()}
+    # a registry reference is resolved at start-up and again on every reload (a promotion moves the alias)
+    overrides: dict[str, object] = ({"model_ref": model} if parse_ref(model).is_registry
+                                    else {"model_dir": Path(model).resolve()})
     if kb is not None:
         overrides["kb_dir"] = kb.resolve()
     settings = cli_settings(**overrides)  # built once; the app gets this object, not the environment

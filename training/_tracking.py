@@ -76,7 +76,7 @@ def _dataset(df: pd.DataFrame, source: str, name: str, targets: list[str]) -> An
     frame = df[cols].copy()
     if "created_at" in frame:
         frame["created_at"] = frame["created_at"].astype("string")
-    return mlflow.data.from_pandas(frame.astype("string"), source=source, name=name)
+    return mlflow.data.from_pandas(frame.astype("string"), source=source, name=name)  # type: ignore[attr-defined]
 
 
 def log_run(*, uri: str, experiment: str, registered_model: str, params: dict[str, Any],

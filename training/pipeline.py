@@ -126,7 +126,7 @@ def report_head(target: str, scores: HeadScores, plot_dir: Path, prefix: str = "
     metrics["predicted_share"] = {str(k): round(float(v), 4) for k, v in predicted.items()}  # drift baseline
     labels = list(scores.classes) + sorted(set(scores.y) - set(scores.classes))  # unseen labels show as rows too
     title = f"{prefix}{target}"
-    plots = [plot_confusion(scores.y, scores.pred, labels, f"{title}: confusion",
+    plots = [plot_confusion(list(scores.y), list(scores.pred), labels, f"{title}: confusion",
                             plot_dir / f"confusion_{prefix}{target}.png")]
     curve = risk_coverage(scores.conf, scores.correct.astype(float))
     point = (metrics["threshold_coverage"], metrics["threshold_precision"] or 0.0)
