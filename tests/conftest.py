@@ -134,6 +134,8 @@ def dev_mode_by_default():  # type: ignore[no-untyped-def]
     """
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRIAGE_DEV_MODE", "1")
+        # the default MLflow store and registry-model histories live under TRIAGE_HOME: never the user's own
+        mp.setenv("TRIAGE_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"triage-test-home-{os.getpid()}"))
         yield
 
 

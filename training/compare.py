@@ -8,8 +8,8 @@ The verdict is on macro-F1 per head: better when the whole 95% interval is above
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from training._metrics import figures, hit_figures, paired_differences, rank_figures
