@@ -34,6 +34,7 @@ class Reloader:
         if ref is not None and self.ref is None:
             self.model_dir = Path(ref).resolve()
         self._busy = threading.Lock()
+        self.on_swap: Any = None  # called with the new model after a swap (the drift window restarts)
 
     def open_first(self) -> Triage:
         """The model the service starts with: the registry reference resolved now, or the bundle directory."""
@@ -71,6 +72,8 @@ class Reloader:
             metrics = getattr(self.state, "metrics", None)
             if metrics is not None:
                 metrics.set_model(new.model_version)
+            if self.on_swap is not None:
+                self.on_swap(new)
             log.info("reloaded model", extra={"model_version": new.model_version,
                                               "previous": getattr(old, "model_version", None)})
             return {"model_version": new.model_version, "previous": getattr(old, "model_version", None),

@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from api import _errors
 from api._auth import KeyRing, authorize, document_security, reload_keys
 from api._limits import BodyLimit
-from api._metrics import RequestMetrics
+from api._metrics import RequestMetrics, drift_alert
 from api._reload import Reloader, ReloadError
 from api.admin import router as admin_router
 from api.deps import ServiceState
@@ -35,6 +35,8 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
         triage.completeness_threshold = settings.completeness_threshold
     keyring = KeyRing.from_settings(settings)  # refuses to build an open service unless TRIAGE_DEV_MODE=1
     reloader = Reloader(state, settings.model_dir, ref=settings.model_ref)
+    alert = drift_alert(settings)
+    reloader.on_swap = lambda new: state.metrics.watch_drift(new.manifest, settings, alert)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
                 log.info("serving KB index %s v%s", settings.kb_dir, state.triage.kb.version)
             log.info("serving model %s", state.triage.model_version)
         state.metrics.set_model(state.triage.model_version)
+        state.metrics.watch_drift(state.triage.manifest, settings, alert)
         hup = _on_sighup(reloader, lambda: reload_keys(app, settings))
         yield
         if state.feedback is not None:
