@@ -106,3 +106,23 @@ def test_bootstrap_figures_match_sklearn() -> None:
     want = f1_score(y, s.pred.astype(str), average="macro", labels=["a", "b", "c", "d"], zero_division=0)
     assert got["macro_f1"][0] == pytest.approx(want)
     assert got["accuracy"][0] == pytest.approx((s.pred == y).mean())
+
+
+def test_report_drift_reads_the_live_history(flow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """After serving tickets, `triage report drift` compares the history's predictions with training."""
+    from typer.testing import CliRunner
+
+    from triage import open_triage
+    from triage.cli import load_commands
+
+    history = tmp_path / "history.sqlite"
+    settings = flow["settings"].model_copy(update={"history_db": history})
+    triage = open_triage(flow["second"].bundle, settings, kb=None, alerts=False)
+    recent = pd.read_csv(flow["recent"], dtype=str, keep_default_na=False)
+    triage.classify(recent[["id", "subject", "body"]].to_dict(orient="records"))
+    triage.close()
+    result = CliRunner().invoke(load_commands(), ["report", "drift", "--model", str(flow["second"].bundle),
+                                                  "--history", str(history)],
+                                env={"MLFLOW_TRACKING_URI": flow["uri"]})
+    assert result.exit_code == 0, result.output
+    assert "category: PSI" in result.output and "most recent served tickets" in result.output
