@@ -24,7 +24,7 @@ from typing import Any
 
 from triage._bundle import file_sha256, read_manifest
 from triage.errors import BundleError
-from triage.settings import Settings
+from triage.settings import Settings, _default_home
 
 PREFIX = "models:/"
 CHAMPION, CHALLENGER = "champion", "challenger"
@@ -74,8 +74,7 @@ def parse_ref(ref: str | Path) -> ModelRef:
 
 
 def default_home() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "triage"
+    return _default_home()
 
 
 def tracking_uri(settings: Settings | None = None) -> str:

@@ -6,6 +6,7 @@ never at import time, so a bad value fails loudly at start-up with its name.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,9 +19,9 @@ def _default_cache() -> Path:
 
 
 def _default_home() -> Path:
-    from triage._registry import default_home
-
-    return default_home()
+    """$XDG_DATA_HOME/triage or ~/.local/share/triage: the same wherever a command runs from."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "triage"
 
 
 class Settings(BaseSettings):
