@@ -14,6 +14,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from triage._prediction_drift import DriftMonitor, HeadDrift
 from triage.results import TicketResult, head_outputs
 
 access = logging.getLogger("triage.access")
@@ -39,6 +40,31 @@ class Metrics:
                                   "did", ["source", "outcome"], registry=r)
         self.writeback_seconds = Histogram("triage_writeback_seconds", "From webhook received to write-back done",
                                            ["source"], buckets=(*LATENCY_BUCKETS, 30.0, 60.0, 300.0), registry=r)
+        self.psi = Gauge("triage_prediction_psi", "PSI of the head's served predictions (rolling window) against "
+                         "its held-out predictions at training", ["head"], registry=r)
+        self.confidence = Gauge("triage_prediction_mean_confidence", "Mean confidence of the head's served "
+                                "predictions in the rolling window", ["head"], registry=r)
+        self.drifted = Gauge("triage_prediction_drift", "1 while the head's PSI is past TRIAGE_DRIFT_PSI_THRESHOLD",
+                             ["head"], registry=r)
+        self.drift: DriftMonitor | None = None
+
+    def watch_drift(self, manifest: dict[str, Any], settings: Any, alert: Any | None = None) -> None:
+        """A fresh rolling window for the model now served (after start-up and every reload)."""
+        self.drift = DriftMonitor(manifest, settings.drift_window, settings.drift_psi_threshold,
+                                  settings.drift_min_predictions, alert)
+        for gauge in (self.psi, self.confidence, self.drifted):
+            gauge.clear()
+
+    def _observe_drift(self, results: Sequence[TicketResult]) -> None:
+        if self.drift is None:
+            return
+        self.drift.observe([head_outputs(r) for r in results])
+        for d in self.drift.report():
+            if d.psi is not None:
+                self.psi.labels(head=d.head).set(d.psi)
+                self.drifted.labels(head=d.head).set(1 if d.drifted else 0)
+            if d.mean_confidence is not None:
+                self.confidence.labels(head=d.head).set(d.mean_confidence)
 
     def set_model(self, version: str) -> None:
         self.model.clear()
@@ -50,6 +76,7 @@ class Metrics:
                 self.predictions.labels(head=head, outcome="abstained" if out["abstained"] else "answered").inc()
             if result["truncated"]:
                 self.truncated.inc()
+        self._observe_drift(results)
         if results:
             access.info("classified", extra={"ticket_ids": [r["ticket_id"] for r in results][:50],
                                              "model_version": results[0]["model_version"]})
@@ -89,3 +116,21 @@ class RequestMetrics:
         access.info("request", extra={"method": method, "route": route, "status": status,
                                       "latency_ms": round(seconds * 1000, 2),
                                       "key": getattr(principal, "name", None)})
+
+
+def drift_alert(settings: Any) -> Any | None:
+    """A callable sending a drift alert through the incident channels (webhook, Telegram), or None."""
+    from triage._alerts import AlertConfig, AlertEvent, AlertSender
+
+    config = AlertConfig(webhook_url=settings.alert_webhook_url, telegram_token=settings.telegram_bot_token,
+                         telegram_chat_id=settings.telegram_chat_id, telegram_thread_id=settings.telegram_thread_id,
+                         telegram_api_url=settings.telegram_api_url)
+    if not config.enabled:
+        return None
+    sender = AlertSender(config)
+
+    def send(drift: HeadDrift) -> None:
+        sender.send(AlertEvent("open", f"drift-{drift.head}", f"[Дрейф][{drift.head}] "
+                               + drift.sentence(settings.drift_psi_threshold),
+                               {"kind": "drift", "head": drift.head, "psi": drift.psi}))
+    return send

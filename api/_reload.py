@@ -14,6 +14,7 @@ from typing import Any
 
 from triage import Triage, open_triage
 from triage._bundle import check_versions, read_manifest
+from triage._registry import ResolvedModel, parse_ref, resolve_model
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api.reload")
@@ -26,10 +27,23 @@ class ReloadError(TriageError):
 
 
 class Reloader:
-    def __init__(self, state: Any, model_dir: Path | None) -> None:
+    def __init__(self, state: Any, model_dir: Path | None, ref: str | None = None) -> None:
         self.state = state
         self.model_dir = model_dir.resolve() if model_dir is not None else None
+        self.ref = ref if ref is not None and parse_ref(ref).is_registry else None  # re-resolved on each reload
+        if ref is not None and self.ref is None:
+            self.model_dir = Path(ref).resolve()
         self._busy = threading.Lock()
+        self.on_swap: Any = None  # called with the new model after a swap (the drift window restarts)
+
+    def open_first(self) -> Triage:
+        """The model the service starts with: the registry reference resolved now, or the bundle directory."""
+        if self.ref is not None:
+            resolved = resolve_model(self.ref, self.state.settings)
+            self.model_dir = resolved.path
+            return open_triage(resolved, self.state.settings)
+        assert self.model_dir is not None
+        return open_triage(self.model_dir, self.state.settings)
 
     def allowed_root(self) -> Path | None:
         settings = self.state.settings
@@ -39,10 +53,10 @@ class Reloader:
 
     def reload(self, model_dir: str | Path | None = None) -> dict[str, Any]:
         """Returns the old and new versions; raises ReloadError (409 busy/bad bundle, 403 outside root, 404 missing)."""
-        target = self._target(model_dir)
         if not self._busy.acquire(blocking=False):
             raise ReloadError(409, "a reload is already running; wait for it and retry")
         try:
+            target = self._target(model_dir)
             old = self.state.triage
             try:
                 new = self._load(target, old)
@@ -52,20 +66,30 @@ class Reloader:
                 kept = old.model_version if old is not None else "none"
                 raise ReloadError(409, f"{target} was not loaded ({exc}); still serving {kept}") from exc
             self.state.triage = new  # the swap: one reference assignment
-            self.model_dir = target
+            self.model_dir = target.path if isinstance(target, ResolvedModel) else target
             self._retire(old, new)
             self._count("ok")
             metrics = getattr(self.state, "metrics", None)
             if metrics is not None:
                 metrics.set_model(new.model_version)
+            if self.on_swap is not None:
+                self.on_swap(new)
             log.info("reloaded model", extra={"model_version": new.model_version,
                                               "previous": getattr(old, "model_version", None)})
             return {"model_version": new.model_version, "previous": getattr(old, "model_version", None),
-                    "model_dir": str(target)}
+                    "model_dir": str(target.path if isinstance(target, ResolvedModel) else target),
+                    "registry": new.registry}
         finally:
             self._busy.release()
 
-    def _target(self, model_dir: str | Path | None) -> Path:
+    def _target(self, model_dir: str | Path | None) -> Path | ResolvedModel:
+        ref = str(model_dir) if model_dir is not None and parse_ref(str(model_dir)).is_registry else None
+        if ref is not None or (model_dir is None and self.ref is not None):
+            try:  # the registry is the service's own configured store: its bundles are trusted like TRIAGE_MODEL_ROOT
+                return resolve_model(ref or str(self.ref), self.state.settings)
+            except TriageError as exc:
+                raise ReloadError(409, f"{ref or self.ref} could not be resolved ({exc}); still serving "
+                                       f"{getattr(self.state.triage, 'model_version', 'none')}") from exc
         if model_dir is None and self.model_dir is None:
             raise ReloadError(409, "no bundle to reload: send {\"model_dir\": \"...\"}")
         target = Path(model_dir).resolve() if model_dir is not None else self.model_dir
@@ -78,8 +102,8 @@ class Reloader:
             raise ReloadError(404, f"{target} does not exist; train one with `triage train --out {target}`")
         return target
 
-    def _load(self, target: Path, old: Triage | None) -> Triage:
-        manifest = read_manifest(target)
+    def _load(self, target: Path | ResolvedModel, old: Triage | None) -> Triage:
+        manifest = read_manifest(target.path if isinstance(target, ResolvedModel) else target)
         check_versions(manifest)
         spec = manifest["embedder"]
         reuse = (old is not None and spec["spec"] != "bundle" and spec["id"] == old.embedder.model_id

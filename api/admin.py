@@ -16,14 +16,16 @@ router = APIRouter()
 class ReloadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model_dir: str | None = Field(None, max_length=4096, description="Bundle to load; default: the one serving "
-                                  "(after retraining it in place).")
+    model_dir: str | None = Field(None, max_length=4096, description="Bundle to load, or a registry reference "
+                                  "(models:/triage/<version>, models:/triage@<alias>); default: the one serving, "
+                                  "re-resolved when it is a registry alias (after `triage promote`).")
 
 
 class ReloadOut(BaseModel):
     model_version: str
     previous: str | None
     model_dir: str
+    registry: dict[str, Any] | None = None
 
 
 @router.post("/v1/admin/reload", dependencies=[requires("analyst")],

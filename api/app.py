@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 from api import _errors, console
 from api._auth import KeyRing, authorize, document_security, reload_keys
 from api._limits import BodyLimit
-from api._metrics import RequestMetrics
+from api._metrics import RequestMetrics, drift_alert
 from api._reload import Reloader, ReloadError
 from api.admin import router as admin_router
 from api.deps import ServiceState
@@ -22,7 +22,7 @@ from api.integrations import Integrations
 from api.integrations import router as integrations_router
 from api.review import router as review_router
 from api.routes import router
-from triage import Settings, Triage, open_triage
+from triage import Settings, Triage
 from triage.errors import TriageError
 
 log = logging.getLogger("triage.api")
@@ -31,23 +31,25 @@ log = logging.getLogger("triage.api")
 def create_app(settings: Settings | None = None, triage: Triage | None = None) -> FastAPI:
     """Build the service; pass `triage` to serve an already-loaded model (tests, notebooks)."""
     settings = settings or Settings()
-    if triage is None and settings.model_dir is None:
-        raise TriageError("no model to serve: set TRIAGE_MODEL_DIR or run `triage serve --model DIR`")
+    if triage is None and settings.model_dir is None and settings.model_ref is None:
+        raise TriageError("no model to serve: set TRIAGE_MODEL_DIR or run `triage serve --model REF`")
     state = ServiceState(settings=settings, triage=triage)
     if triage is not None:
         triage.completeness_threshold = settings.completeness_threshold
     keyring = KeyRing.from_settings(settings)  # refuses to build an open service unless TRIAGE_DEV_MODE=1
-    reloader = Reloader(state, settings.model_dir)
+    reloader = Reloader(state, settings.model_dir, ref=settings.model_ref)
+    alert = drift_alert(settings)
+    reloader.on_swap = lambda new: state.metrics.watch_drift(new.manifest, settings, alert)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if state.triage is None:
-            assert settings.model_dir is not None
-            state.triage = open_triage(settings.model_dir, settings)
+            state.triage = reloader.open_first()
             if state.triage.kb is not None:
                 log.info("serving KB index %s v%s", settings.kb_dir, state.triage.kb.version)
             log.info("serving model %s", state.triage.model_version)
         state.metrics.set_model(state.triage.model_version)
+        state.metrics.watch_drift(state.triage.manifest, settings, alert)
         hup = _on_sighup(reloader, lambda: reload_keys(app, settings))
         if Integrations.wanted(state):
             Integrations.open(state)  # resumes deliveries a stop interrupted

@@ -79,15 +79,20 @@ def serve(
     """Serve the HTTP API (docs at /docs) for a bundle. Needs API keys (TRIAGE_API_KEYS_FILE, `triage keys
     add`) or TRIAGE_DEV_MODE=1; `kill -HUP <pid>` reloads the bundle. See SECURITY.md.
 
-    Example: `triage serve --model models/demo --kb models/kb --port 8000`.
+    Example: `triage serve --model models/demo --kb models/kb --port 8000`, or
+    `triage serve --model models:/triage@champion` (reload re-resolves the alias: `triage promote` then
+    `kill -HUP <pid>` or POST /v1/admin/reload, and the service serves the new champion without a restart).
     """
     import uvicorn
 
     from api._keys import check_settings
     from api.app import create_app
     from triage._logging import log_config
+    from triage._registry import parse_ref
 
-    overrides: dict[str, object] = {"model_dir": model.resolve()}
+    # a registry reference is resolved at start-up and again on every reload (a promotion moves the alias)
+    overrides: dict[str, object] = ({"model_ref": model} if parse_ref(model).is_registry
+                                    else {"model_dir": Path(model).resolve()})
     if kb is not None:
         overrides["kb_dir"] = kb.resolve()
     settings = cli_settings(**overrides)  # built once; the app gets this object, not the environment
@@ -102,20 +107,19 @@ def bot(model: ModelOpt, kb: KbOpt = None) -> None:
     """Run the Telegram gateway: /find_kb <question>, /problems, /ticket <id> in the chats of
     TRIAGE_TELEGRAM_CHAT_ID (TRIAGE_TELEGRAM_BOT_TOKEN; TRIAGE_TELEGRAM_API_URL for a local Bot API server).
 
-    Example: `TRIAGE_TELEGRAM_BOT_TOKEN=123:abc TRIAGE_TELEGRAM_CHAT_ID=-100123 triage bot --model models/demo
-    --kb models/kb`.
+    Example: `TRIAGE_TELEGRAM_BOT_TOKEN=123:abc TRIAGE_TELEGRAM_CHAT_ID=-100123 triage bot --model
+    models:/triage@champion --kb models/kb`.
     """
     import asyncio
 
     from api.bot import Gateway, allowed_chats
     from triage import open_triage
+    from triage._registry import parse_ref
 
-    overrides: dict[str, object] = {"model_dir": model.resolve()}
-    if kb is not None:
-        overrides["kb_dir"] = kb.resolve()
-    settings = cli_settings(**overrides)
+    ref = model if parse_ref(model).is_registry else str(Path(model).resolve())  # models:/… or a folder
+    settings = cli_settings(**({"kb_dir": kb.resolve()} if kb is not None else {}))
     allowed_chats(settings)  # before loading a model: say what is missing
-    triage = open_triage(model.resolve(), settings, alerts=False)  # the service sends the alerts
+    triage = open_triage(ref, settings, alerts=False)  # the service sends the alerts
     console.print(f"Telegram gateway for {len(allowed_chats(settings))} chat(s), model {triage.model_version}. "
                   "Ctrl+C stops it.")
     try:

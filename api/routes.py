@@ -98,6 +98,7 @@ def model_info(triage: TriageDep) -> dict[str, Any]:
     kb = triage.kb
     return {"model_version": m["model_version"], "created_at": m.get("created_at"), "embedder": m["embedder"],
             "heads": m["heads"], "data": m["data"], "metrics": m["metrics"], "mlflow": m.get("mlflow"),
+            "registry": triage.registry,
             "kb": None if kb is None else {"path": str(kb.root), "version": kb.version,
                                            **{k: kb.manifest[k] for k in ("created_at", "counts", "backend")}}}
 

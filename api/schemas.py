@@ -248,6 +248,8 @@ class ModelInfo(BaseModel):
     data: dict[str, Any]
     metrics: dict[str, Any]
     mlflow: dict[str, Any] | None = None
+    registry: dict[str, Any] | None = Field(None, description="The registered model served: name, version, the "
+                                            "alias it was resolved through (champion), the MLflow run.")
     kb: dict[str, Any] | None = Field(None, description="The KB index served, if any.")
 
 

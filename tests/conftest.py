@@ -136,6 +136,8 @@ def dev_mode_by_default(tmp_path_factory: pytest.TempPathFactory):  # type: igno
         mp.setenv("TRIAGE_DEV_MODE", "1")
         # served predictions (the review queue) go to a session folder, not the working directory
         mp.setenv("TRIAGE_PREDICTIONS_DB", str(tmp_path_factory.mktemp("predictions") / "predictions.sqlite"))
+        # the default MLflow store and registry-model histories live under TRIAGE_HOME: never the user's own
+        mp.setenv("TRIAGE_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"triage-test-home-{os.getpid()}"))
         yield
 
 

@@ -77,3 +77,39 @@ def plot_acceptance(values: Sequence[str], accepted: Sequence[int], corrected: S
     ax.legend(loc="lower right")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_differences(rows: Sequence[tuple[str, float, float, float]], metric: str, path: Path) -> Path:
+    """Challenger − champion per head with its bootstrap interval: right of zero is the challenger better."""
+    fig, ax = plt.subplots(figsize=(7, max(2.2, 0.55 * len(rows) + 1.2)))
+    pos = np.arange(len(rows))[::-1]
+    for y, (_, diff, low, high) in zip(pos, rows, strict=True):
+        color = "#4c9a5b" if low > 0 else "#d0634f" if high < 0 else "#888888"
+        ax.errorbar([diff], [y], xerr=[[diff - low], [high - diff]], fmt="o", color=color, capsize=4)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(pos, [r[0] for r in rows])
+    ax.set_xlabel(f"challenger − champion, {metric} (95% paired bootstrap interval)")
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title(f"{metric}: green = challenger better, red = worse, grey = no clear difference", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_risk_coverage_pair(curves: dict[str, tuple[Sequence[float], Sequence[float], tuple[float, float]]],
+                            target: float, title: str, path: Path) -> Path:
+    """Both models' risk-coverage curves on the same tickets; each dot is that model's own threshold."""
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name, (coverage, precision, (cov, prec)) in curves.items():
+        line, = ax.plot(coverage, precision, label=name)
+        if cov > 0:
+            ax.scatter([cov], [prec], color=line.get_color(), zorder=3)
+    ax.axhline(target, color="grey", linestyle="--", label=f"target precision {target:.0%}")
+    ax.set_xlabel("coverage (share of tickets answered)")
+    ax.set_ylabel("precision of answered tickets")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)

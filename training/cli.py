@@ -15,7 +15,7 @@ import typer
 from training._report_feedback import report_app  # registers `report feedback` on the report app
 from training.kb_cli import kb_app
 from training.recurring_cli import problems
-from triage._cli_common import ConfigOpt, KbOpt, ModelOpt, cli_settings, console, exits, mapping_from
+from triage._cli_common import ConfigOpt, KbOpt, ModelOpt, RefArg, cli_settings, console, exits, mapping_from
 
 app = typer.Typer(
     help="Ticket triage: train models on your helpdesk history, classify new tickets, serve the API.\n\n"
@@ -97,16 +97,61 @@ def evaluate(
     report: Annotated[Path, typer.Option("--report", help="Directory for metrics.json, report.md and plots.")],
     config: ConfigOpt = None,
     kb: KbOpt = None,
+    mlflow: Annotated[bool, typer.Option(help="Log the evaluation as an MLflow run linked to the model version.")
+                      ] = True,
 ) -> None:
     """Score a bundle on labelled tickets: accuracy, macro-F1, top-3, coverage at the target precision.
 
-    With --kb and a `kb_article` column, also the KB's recall@1, recall@5 and MRR.
+    With --kb and a `kb_article` column, also the KB's recall@1, recall@5 and MRR; with `duplicate_of`,
+    duplicate recall.
     """
     from training.batch import evaluate_file
 
-    metrics = evaluate_file(model, data, report, mapping=mapping_from(config), kb=kb, settings=cli_settings())
+    metrics = evaluate_file(model, data, report, mapping=mapping_from(config), kb=kb, settings=cli_settings(),
+                            mlflow=mlflow)
     _print_metrics(metrics)
     console.print(f"[green]Report[/] {report / 'report.md'}")
+
+
+@app.command()
+@exits
+def compare(
+    champion: Annotated[str, typer.Option("--champion", help="The model serving now, e.g. models:/triage@champion.")],
+    challenger: Annotated[str, typer.Option("--challenger", help="The candidate, e.g. models:/triage@challenger.")],
+    data: Annotated[Path, typer.Option("--data", help="Labelled tickets both are scored on (recent ones).")],
+    report: Annotated[Path, typer.Option("--report", help="Directory for report.md, comparison.json and plots.")],
+    config: ConfigOpt = None,
+    kb: KbOpt = None,
+    resamples: Annotated[int, typer.Option(min=100, max=20000, help="Bootstrap resamples.")] = 1000,
+    mlflow: Annotated[bool, typer.Option(help="Log the comparison as an MLflow run linking both versions.")] = True,
+) -> None:
+    """Score champion and challenger on the same tickets, per head, and say which is better and by how much."""
+    from training.compare import compare as run_compare
+
+    result = run_compare(champion, challenger, data, report, mapping=mapping_from(config), settings=cli_settings(),
+                         kb=kb, mlflow=mlflow, resamples=resamples)
+    for head, d in result["differences"].items():
+        cells = [f"{k} {v['diff']:+.3f} [{v['ci_low']:+.3f}, {v['ci_high']:+.3f}]" for k, v in d.items()
+                 if v["diff"] is not None and v["ci_low"] is not None and k in ("macro_f1", "accuracy", "recall",
+                                                                                 "recall_at_1", "mrr")]
+        console.print(f"{head}: " + "; ".join(cells))
+    console.print(f"[bold]Verdict:[/] {result['verdict']}")
+    console.print(f"[green]Report[/] {report / 'report.md'}")
+
+
+@app.command()
+@exits
+def promote(ref: RefArg) -> None:
+    """Give that model version the registry alias `champion` (what `serve --model models:/triage@champion`
+    serves; a running service picks it up on POST /v1/admin/reload or SIGHUP)."""
+    from triage._registry import set_alias
+
+    moved = set_alias(ref, cli_settings())
+    was = f" (was version {moved['previous']})" if moved["previous"] else ""
+    console.print(f"[green]champion[/] is now {moved['name']} version {moved['version']}{was}. Running services "
+                  "started with --model models:/{0}@champion serve it after a reload: "
+                  "`kill -HUP <pid>` or POST /v1/admin/reload.".format(moved["name"]))
+    print(f"models:/{moved['name']}/{moved['version']}")
 
 
 def _print_metrics(metrics: dict[str, dict[str, Any]]) -> None:

@@ -15,7 +15,7 @@ from rich.console import Console
 from sklearn.model_selection import train_test_split
 
 from training._bundle_writer import model_version, update_manifest, write_bundle
-from training._metrics import head_metrics
+from training._metrics import HeadScores, scores_metrics
 from training._module import apply_module_options, make_head, module_fit_kwargs
 from training._plots import plot_confusion, plot_risk_coverage
 from training.completeness import fit_completeness
@@ -103,23 +103,35 @@ def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, o
                     **module_fit_kwargs(df, rows, target))
 
 
+def head_scores(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.ndarray) -> HeadScores:
+    """The head's probabilities on the labelled tickets among `rows` (the one place they are computed)."""
+    rows = rows[labelled(df.iloc[rows], head.target).to_numpy()]
+    y = df[head.target].iloc[rows].astype(str).str.strip().to_numpy(dtype=object)
+    probs = head.predict_proba(feats.subset(rows)) if len(rows) else np.zeros((0, len(head.classes_)))
+    return HeadScores(head.classes_, probs, y, head.threshold_, head.target_precision)
+
+
 def evaluate_head(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.ndarray, plot_dir: Path,
                   ) -> tuple[dict[str, Any], list[Path]]:
     """Metrics, a confusion matrix and a risk-coverage plot on the labelled tickets among `rows`."""
-    target = head.target
-    rows = rows[labelled(df.iloc[rows], target).to_numpy()]
-    if len(rows) == 0:
+    return report_head(head.target, head_scores(head, feats, df, rows), plot_dir)
+
+
+def report_head(target: str, scores: HeadScores, plot_dir: Path, prefix: str = "") -> tuple[dict[str, Any], list[Path]]:
+    """The figures of already-scored tickets, with the held-out prediction mix (the drift baseline) and plots."""
+    if len(scores) == 0:
         return {"n": 0}, []
-    y = df[target].iloc[rows].astype(str).str.strip().to_numpy(dtype=object)
-    probs = head.predict_proba(feats.subset(rows))
-    metrics = head_metrics(head.classes_, probs, y, head.threshold_, head.target_precision)
-    pred = head.classes_[probs.argmax(axis=1)]
-    labels = list(head.classes_) + sorted(set(y) - set(head.classes_))  # unseen labels show as rows too
-    plots = [plot_confusion(y, pred, labels, f"{target}: confusion", plot_dir / f"confusion_{target}.png")]
-    curve = risk_coverage(probs.max(axis=1), (pred == y).astype(float))
+    metrics = scores_metrics(scores)
+    predicted = pd.Series(scores.pred).value_counts(normalize=True)
+    metrics["predicted_share"] = {str(k): round(float(v), 4) for k, v in predicted.items()}  # drift baseline
+    labels = list(scores.classes) + sorted(set(scores.y) - set(scores.classes))  # unseen labels show as rows too
+    title = f"{prefix}{target}"
+    plots = [plot_confusion(list(scores.y), list(scores.pred), labels, f"{title}: confusion",
+                            plot_dir / f"confusion_{prefix}{target}.png")]
+    curve = risk_coverage(scores.conf, scores.correct.astype(float))
     point = (metrics["threshold_coverage"], metrics["threshold_precision"] or 0.0)
-    plots.append(plot_risk_coverage(curve["coverage"], curve["precision"], point, head.target_precision,
-                                    f"{target}: risk-coverage", plot_dir / f"risk_coverage_{target}.png"))
+    plots.append(plot_risk_coverage(curve["coverage"], curve["precision"], point, scores.target_precision,
+                                    f"{title}: risk-coverage", plot_dir / f"risk_coverage_{prefix}{target}.png"))
     return metrics, plots
 
 
@@ -174,7 +186,7 @@ def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None,
         shutil.rmtree(folder, ignore_errors=True)
     plots = [bundle / "plots" / p.name for p in plots]
     if opts.mlflow:
-        manifest["mlflow"] = log_to_mlflow(bundle, manifest, opts, settings, plots)
+        manifest["mlflow"] = log_to_mlflow(bundle, manifest, opts, settings, plots, df, targets)
         update_manifest(bundle, {"mlflow": manifest["mlflow"]})
     return TrainResult(bundle, manifest, metrics, plots)
 
@@ -229,13 +241,17 @@ def finetune_embedder(base: Embedder, df: pd.DataFrame, train_idx: np.ndarray, t
 
 
 def log_to_mlflow(bundle: Path, manifest: dict[str, Any], opts: TrainOptions, settings: Settings,
-                  plots: list[Path]) -> dict[str, str]:
-    from training._tracking import log_run, tracking_uri
+                  plots: list[Path], df: pd.DataFrame | None = None, targets: list[str] | None = None,
+                  ) -> dict[str, str]:
+    from training._tracking import log_run, run_name, tracking_uri
 
     flat = {f"{head}.{k}": v for head, m in manifest["metrics"].items() for k, v in m.items()
             if isinstance(v, int | float)}
     params = {**asdict(opts), "embedder": manifest["embedder"]["id"], "rows": manifest["data"]["rows"],
               "data_sha256": manifest["data"]["sha256"], "split": manifest["data"]["split"]}
-    return log_run(uri=tracking_uri(settings.mlflow_tracking_uri), experiment=settings.mlflow_experiment,
+    return log_run(uri=tracking_uri(settings), experiment=settings.mlflow_experiment,
                    registered_model=settings.registered_model, params=params, metrics=flat, artifacts=plots,
-                   bundle=bundle, tags={"model_version": manifest["model_version"]})
+                   bundle=bundle, tags={"model_version": manifest["model_version"]},
+                   name=run_name("train", "+".join(targets or []) or "history-only"), data=df,
+                   data_source=", ".join(manifest["data"]["files"]), targets=targets,
+                   data_sha=manifest["data"]["sha256"])

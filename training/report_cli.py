@@ -17,7 +17,7 @@ import pandas as pd
 import typer
 
 from training._plots import _save
-from triage._cli_common import ConfigOpt, cli_settings, console, exits, mapping_from
+from triage._cli_common import ConfigOpt, ModelOpt, cli_settings, console, exits, mapping_from
 from triage.escalation_quality import summarize
 from triage.heads._cues import ITEMS
 
@@ -145,3 +145,46 @@ def escalations(
                                "rows": json.loads(table.to_json(orient="index"))}
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
     console.print(f"[green]Report[/] {out}: " + ", ".join(p.name for p in plots if p is not None))
+
+
+@report_app.command()
+@exits
+def drift(
+    model: ModelOpt,
+    history: Annotated[Path | None, typer.Option("--history", help="Live ticket history (SQLite); default: "
+                                                 "TRIAGE_HISTORY_DB, else the one the service keeps for --model.")
+                       ] = None,
+    window: Annotated[int, typer.Option(min=10, help="Most recent served tickets to compare.")] = 500,
+) -> None:
+    """Per head, PSI of the most recent served predictions (the live history) against training.
+
+    The history stores answered values only, so a head that abstains a lot shows its surest labels;
+    the service's /metrics gauges (triage_prediction_psi) also count abstained tickets' top label.
+    """
+    import sqlite3
+
+    from triage._bundle import read_manifest
+    from triage._prediction_drift import baselines, head_drift
+    from triage._recurring import default_live_path
+    from triage._registry import live_history_path, resolve_model
+
+    settings = cli_settings()
+    resolved = resolve_model(model, settings)
+    manifest = read_manifest(resolved.path)
+    path = history or live_history_path(resolved, settings) or default_live_path(resolved.path)
+    if not Path(path).is_file():
+        from triage.errors import DataError
+
+        raise DataError(f"no live history at {path}: serve the model first, or name one with --history")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # read-only: the service may be writing
+    try:
+        rows = [json.loads(p) for (p,) in db.execute("SELECT predicted FROM tickets WHERE source = 'classified' "
+                                                     "AND predicted IS NOT NULL ORDER BY created_at DESC LIMIT ?",
+                                                     (window,))]
+    finally:
+        db.close()
+    threshold = settings.drift_psi_threshold
+    console.print(f"{len(rows)} most recent served tickets in {path}, model {manifest['model_version']}")
+    for head, base in baselines(manifest).items():
+        values = [str(r[head]) for r in rows if r.get(head) is not None]
+        console.print(head_drift(head, base, values, [], threshold, settings.drift_min_predictions).sentence(threshold))

@@ -17,6 +17,7 @@ from triage._bundle import check_embedder, check_versions, load_heads, read_mani
 from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage._kb import open_kb
 from triage._recurring import recurring_from_settings
+from triage._registry import ResolvedModel, live_history_path, parse_ref, resolve_model
 from triage._triage import Triage
 from triage.errors import BundleError
 from triage.owners import bundle_owners
@@ -27,11 +28,16 @@ WARM_UP: Sequence[dict[str, Any]] = (
     {"id": "warm-up", "subject": "прогрев модели", "body": "model warm-up after loading"},)
 
 
-def open_triage(bundle: str | Path, settings: Settings, *, embedder: Embedder | None = None,
+def open_triage(bundle: str | Path | ResolvedModel, settings: Settings, *, embedder: Embedder | None = None,
                 kb: KBIndex | Path | Literal["settings"] | None = "settings", history: History = "live",
                 alerts: bool = True, progress: bool = False,
                 lock: AbstractContextManager[Any] | None = None) -> Triage:
     """A complete, warmed-up `Triage` for `bundle`, configured by `settings`.
+
+    - `bundle`: a model reference (contract §3: a bundle directory, `models:/triage/<version>`,
+      `models:/triage@<alias>`, resolved by `triage._registry`) or one already resolved; the result's
+      `registry` says which registered version it is. A registry model's live history is one file per
+      registered model under TRIAGE_HOME (unless TRIAGE_HISTORY_DB names one), so promotions keep it.
 
     - `embedder`: reuse one already loaded (hot reload, tests); else the bundle's own.
     - `kb`: an open index to share, a folder to open, None for none; default `settings.kb_dir`.
@@ -42,7 +48,11 @@ def open_triage(bundle: str | Path, settings: Settings, *, embedder: Embedder | 
     The warm-up classifies one ticket with `record=False`, so a head that loads but cannot predict
     fails here rather than on a user's ticket, and the history is left untouched.
     """
-    bundle = Path(bundle)
+    resolved = bundle if isinstance(bundle, ResolvedModel) else resolve_model(bundle, settings)
+    bundle = resolved.path
+    history_db = live_history_path(resolved, settings)
+    if history_db != settings.history_db:
+        settings = settings.model_copy(update={"history_db": history_db})
     manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress, settings.onnx)
     index = _kb_for(settings.kb_dir if isinstance(kb, str) else kb, embedder, settings)
     recurring = (recurring_from_settings(bundle, manifest, embedder.dim, settings, ephemeral=history == "ephemeral",
@@ -51,6 +61,7 @@ def open_triage(bundle: str | Path, settings: Settings, *, embedder: Embedder | 
                     owners=bundle_owners(bundle, settings.owners_file),
                     completeness_threshold=settings.completeness_threshold, recurring=recurring)
     triage.bundle = bundle
+    triage.registry = resolved.describe()
     try:
         with lock if lock is not None else nullcontext():
             triage.classify(list(WARM_UP), record=False)
@@ -66,10 +77,12 @@ def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | Non
 
     Anything that serves tickets uses `open_triage`.
     """
-    bundle = Path(bundle)
+    resolved = resolve_model(bundle, Settings(cache_dir=cache_dir)) if parse_ref(bundle).is_registry else None
+    bundle = resolved.path if resolved is not None else Path(bundle)
     manifest, embedder = _checked(bundle, embedder, cache_dir, progress)
     triage = Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
     triage.bundle = bundle
+    triage.registry = resolved.describe() if resolved is not None else None
     return triage
 
 

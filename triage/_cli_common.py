@@ -19,7 +19,11 @@ console = Console(stderr=True, soft_wrap=True)  # paths in messages must stay co
 F = TypeVar("F", bound=Callable[..., Any])
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML column mapping for a foreign export.")]
-ModelOpt = Annotated[Path, typer.Option("--model", help="Model bundle directory written by `triage train`.")]
+ModelOpt = Annotated[str, typer.Option("--model", help="Model: a bundle directory written by `triage train`, "
+                                        "models:/triage/<version> or models:/triage@<alias> (the MLflow "
+                                        "registry, e.g. models:/triage@champion).")]
+RefArg = Annotated[str, typer.Argument(help="A bundle directory, models:/triage/<version> or "
+                                            "models:/triage@<alias>.", show_default=False)]
 KbOpt = Annotated[Path | None, typer.Option("--kb", help="Knowledge-base index (`triage kb build`): adds "
                                                          "suggested articles ('kb') to every result.")]
 

@@ -52,6 +52,7 @@ class Triage:
         self.completeness_threshold = completeness_threshold  # TRIAGE_COMPLETENESS_THRESHOLD; None: the bundle's
         self.recurring = recurring  # history search + append, the one I/O here; detached on hot reload
         self.bundle: Path | None = None  # the folder it was loaded from (its plots), set by open/load_triage
+        self.registry: dict[str, Any] | None = None  # which registered version this is (set by open_triage)
 
     def close(self) -> None:
         """Close the ticket history (the only resource a `Triage` holds); safe to call twice."""

@@ -6,6 +6,7 @@ never at import time, so a bad value fails loudly at start-up with its name.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,6 +18,12 @@ def _default_cache() -> Path:
     return Path.home() / ".cache" / "triage"
 
 
+def _default_home() -> Path:
+    """$XDG_DATA_HOME/triage or ~/.local/share/triage: the same wherever a command runs from."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "triage"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
 
@@ -26,7 +33,13 @@ class Settings(BaseSettings):
                           "folder / hub name (prefix 'st:' to force).")
     max_tokens: int = Field(256, ge=16, le=512, description="Embedder window; longer texts are cut.")
     batch_size: int = Field(32, ge=1, le=1024)
+    home: Path = Field(default_factory=_default_home, description="Where triage keeps what outlives a command: "
+                       "the default MLflow store (<home>/mlflow/mlflow.db) and the live history of a registry "
+                       "model; default $XDG_DATA_HOME/triage or ~/.local/share/triage, whatever the folder.")
     model_dir: Path | None = Field(None, description="Bundle the API serves.")
+    model_ref: str | None = Field(None, description="Model reference the API serves instead of TRIAGE_MODEL_DIR: "
+                                  "models:/triage@champion, models:/triage/<version> or a bundle directory; an "
+                                  "alias is looked up again on every reload (POST /v1/admin/reload, SIGHUP).")
     max_request_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one batch request.")
     kb_dir: Path | None = Field(None, description="KB index the API searches (built by `triage kb build`).")
@@ -59,9 +72,15 @@ class Settings(BaseSettings):
     alert_timezone: str = Field("UTC", description="Time zone of 'с HH:MM' in alerts, e.g. Europe/Moscow.")
     ticket_url: str = Field("{id}", description="Ticket link template in alerts, e.g. https://desk/t/{id}.")
     mlflow_tracking_uri: str | None = Field(
-        None, description="Overrides MLFLOW_TRACKING_URI; default is a SQLite store under ./mlflow.")
+        None, description="Overrides MLFLOW_TRACKING_URI; default: a SQLite store <TRIAGE_HOME>/mlflow/mlflow.db.")
     mlflow_experiment: str = "triage"
     registered_model: str = "triage"
+    drift_window: int = Field(500, ge=10, le=100_000, description="Served predictions per head in the rolling "
+                              "window compared with the training distribution.")
+    drift_min_predictions: int = Field(200, ge=10, description="Fewest predictions in the window before drift is "
+                                       "judged (too few make the PSI noise).")
+    drift_psi_threshold: float = Field(0.25, gt=0, description="Population stability index past which a head's "
+                                       "predictions have drifted: a warning in the log and an alert.")
     # Security and limits (SECURITY.md).
     dev_mode: bool = Field(False, description="Development only: no keys needed, every route open (loud warning).")
     api_keys_file: Path | None = Field(None, description="YAML/JSON of hashed API keys (`triage keys add`).")
