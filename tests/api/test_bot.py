@@ -8,25 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from api.integrations.standins import TelegramStandin
 
 from ..conftest import REPO
+from .test_integrations_e2e import wait_for
 from .test_kb_cli_api import demo_kb  # noqa: F401 - the fixture, built once for this module
 
 TOKEN = "123456:SECRET-bot-token-for-tests"
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 120) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out waiting")
 
 
 def start(bundle: Path, kb: Path, env: dict[str, str], log: Path) -> subprocess.Popen[str]:
