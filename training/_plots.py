@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -46,15 +47,7 @@ def plot_risk_coverage(coverage: Sequence[float], precision: Sequence[float], th
     cov, prec = threshold_point
     if cov > 0:
         ax.scatter([cov], [prec], color="red", zorder=3, label=f"threshold: {cov:.0%} covered at {prec:.0%}")
-    ax.set_xlabel("coverage (share of tickets answered, not abstained)")
-    ax.set_ylabel("precision of answered tickets")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
-    ax.set_title(title)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _finish_risk_coverage(fig, ax, title, path, "coverage (share of tickets answered, not abstained)")
 
 
 def _save(fig: plt.Figure, path: Path) -> Path:
@@ -104,7 +97,12 @@ def plot_risk_coverage_pair(curves: dict[str, tuple[Sequence[float], Sequence[fl
         if cov > 0:
             ax.scatter([cov], [prec], color=line.get_color(), zorder=3)
     ax.axhline(target, color="grey", linestyle="--", label=f"target precision {target:.0%}")
-    ax.set_xlabel("coverage (share of tickets answered)")
+    return _finish_risk_coverage(fig, ax, title, path, "coverage (share of tickets answered)")
+
+
+def _finish_risk_coverage(fig: Any, ax: Any, title: str, path: Path, xlabel: str) -> Path:
+    """Axes, grid, legend and file of a risk–coverage plot (one model's, or both of a comparison)."""
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("precision of answered tickets")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
