@@ -30,10 +30,11 @@ from sqlalchemy.pool import NullPool
 
 from triage.errors import DatabaseError
 
-__all__ = ["Database", "SQLITE_STAMP", "Rows", "SQLAlchemyError", "check_url", "database_url", "describe", "redact", "upgrade"]
+__all__ = ["SQLITE_STAMP", "Database", "Rows", "SQLAlchemyError", "check_url", "database_url", "describe", "redact",
+           "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("_migrations")
-SQLITE_STAMP = 3  # PRAGMA user_version of a migrated SQLite file: every earlier release refuses it (theirs were 0-2)
+SQLITE_STAMP = 3  # PRAGMA user_version of a migrated SQLite file: earlier releases (0-2) refuse it
 _LOCK_KEY = 0x7472696167  # pg_advisory_xact_lock key: one replica migrates at a time ('triag')
 
 
