@@ -30,8 +30,8 @@ from sqlalchemy.pool import NullPool
 
 from triage.errors import DatabaseError
 
-__all__ = ["SQLITE_STAMP", "Database", "Rows", "SQLAlchemyError", "check_url", "database_url", "describe", "redact",
-           "upgrade"]
+__all__ = ["SQLITE_STAMP", "Database", "Rows", "SQLAlchemyError", "check_url", "database_url", "describe", "reason",
+           "redact", "upgrade"]
 
 MIGRATIONS = Path(__file__).with_name("_migrations")
 SQLITE_STAMP = 3  # PRAGMA user_version of a migrated SQLite file: earlier releases (0-2) refuse it
@@ -139,7 +139,7 @@ class Database:
             self.engine = _engine(self.url)
             self._conn = self.engine.connect()
         except SQLAlchemyError as exc:
-            raise DatabaseError(f"cannot open the database {self.name}: {_reason(exc)}") from exc
+            raise DatabaseError(f"cannot open the database {self.name}: {reason(exc)}") from exc
         try:
             upgrade(self._conn)
         except BaseException:
@@ -204,8 +204,8 @@ class Database:
         """Rows in chunks of `size`, without holding them all (a large history loads in pieces)."""
         statement, _ = _statement(sql)
         with self._lock, self._short():
-            result = self._conn.execution_options(stream_results=True, yield_per=size).execute(
-                statement, _params(params))
+            result = self._conn.execute(statement, _params(params),  # this statement only: not the connection's
+                                        execution_options={"stream_results": True, "yield_per": size})
             while chunk := result.fetchmany(size):
                 yield list(chunk)
 
@@ -227,7 +227,7 @@ class Database:
                 engine.dispose()
 
 
-def _reason(exc: SQLAlchemyError) -> str:
+def reason(exc: SQLAlchemyError) -> str:
     """The driver's own words, without SQLAlchemy's statement dump (it may carry ticket text)."""
     orig = getattr(exc, "orig", None)
     return str(orig if orig is not None else exc).strip().splitlines()[0]
@@ -279,7 +279,7 @@ def upgrade(conn: Connection) -> str:
             if conn.dialect.name == "sqlite":  # releases before this schema refuse the file instead of misreading it
                 conn.exec_driver_sql(f"PRAGMA user_version = {SQLITE_STAMP}")
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot migrate the database: {_reason(exc)}") from exc
+        raise DatabaseError(f"cannot migrate the database: {reason(exc)}") from exc
     finally:
         conn.info["immediate"] = False
     return str(head)

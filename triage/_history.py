@@ -24,7 +24,7 @@ import numpy as np
 from kb_index import LEXICAL_CLIP, LEXICAL_WEIGHT, FaissStore, VectorStore, fuse
 from kb_index._lexical import BM25, TermCounts
 from kb_index._text import tokenize
-from triage._db import SQLAlchemyError
+from triage._db import SQLAlchemyError, reason
 from triage._history_store import (
     SET_META,
     UPSERT,
@@ -177,7 +177,7 @@ class TicketHistory:
             except BaseException as exc:
                 self._reset()
                 if isinstance(exc, SQLAlchemyError):
-                    raise HistoryError(f"cannot write to the ticket history {self.db.name}: {exc}") from exc
+                    raise HistoryError(f"cannot write to the ticket history {self.db.name}: {reason(exc)}") from exc
                 raise
 
     def append(self, records: Sequence[HistoryRecord]) -> list[int]:

@@ -16,8 +16,8 @@ from api.app import create_app
 from training._feedback import apply_feedback
 from training.cli import app as cli_app
 from triage import open_triage
-from triage.errors import DataError
 from triage._db import SQLITE_STAMP
+from triage.errors import DataError
 from triage.feedback import FeedbackStore, open_feedback, resolve
 
 from .._small_bundle import small_bundle, small_settings
