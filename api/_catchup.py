@@ -4,8 +4,9 @@ With `TRIAGE_DATABASE_URL` set, the service asks the database every `TRIAGE_CATC
 (0.5 s by default) for ticket rows it has not indexed (`TicketHistory.catch_up`: by row id, holes
 included), so a ticket replica A stored is found by replica B's similar-ticket search within about a
 second (contract §8 asks for 2). Polling by id, not LISTEN/NOTIFY, works the same on SQLite and costs
-one indexed query per interval. Reviews, the review queue and deliveries need nothing: every replica
-reads them from the database on each request.
+one indexed query per interval; open incidents are read again at the same time, so a burst spread
+over replicas grows one incident. Reviews, the review queue and deliveries need nothing: every
+replica reads them from the database on each request.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ async def catch_up_forever(state: ServiceState, seconds: float) -> None:
             continue
         try:
             rows = await asyncio.to_thread(recurring.history.catch_up)
+            if recurring.spike is not None:  # incidents another replica opened: update them, not a second one
+                await asyncio.to_thread(recurring.spike.refresh)
         except Exception as exc:  # the database is away for a moment: keep serving, try again
             if not failing:
                 log.warning("cannot take in other replicas' tickets: %s", exc)

@@ -74,6 +74,27 @@ class SpikeDetector:
                               f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE closed IS NULL")]
         self._seq = int(history.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0])
 
+    def refresh(self) -> int:
+        """Take in open incidents another replica on the same database opened or grew; how many changed.
+
+        Called with the history's catch-up, so a burst spread over replicas updates one incident
+        (one alert) instead of each replica opening its own; an incident this replica closed stays closed.
+        """
+        changed = 0
+        mine = {i.key: i for i in self.incidents}
+        for k, a, p, t, m, s, la, ts, lu in self.history.db.execute(
+                f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE closed IS NULL"):
+            tickets = json.loads(ts)
+            inc = mine.get(k)
+            if inc is None:
+                self.incidents.append(Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, tickets, lu))
+                changed += 1
+            elif la > inc.last or len(tickets) > len(inc.tickets):
+                inc.tickets = list(dict.fromkeys([*inc.tickets, *tickets]))
+                inc.last, inc.last_update, inc.seen = max(inc.last, la), max(inc.last_update, lu), time.time()
+                changed += 1
+        return changed
+
     def recent(self, since: float) -> list[Incident]:
         """Incidents active at or after `since` (unix seconds), newest first, as stored."""
         rows = self.history.db.execute(f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE last >= ? "

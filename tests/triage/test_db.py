@@ -158,6 +158,10 @@ def test_incidents_live_in_the_shared_history(db_url: str) -> None:
     other = SpikeDetector(TicketHistory(db_url, 16), threshold=0.9)
     assert [(i.key, i.tickets) for i in other.incidents] == [("I-1", ["T-1", "T-2"])]
     assert [i.key for i in other.recent(150.0)] == ["I-1"]
+    inc.tickets.append("T-3")
+    inc.last = 300.0
+    spikes._save(inc)  # replica A's incident grows; B takes it in with its catch-up, once
+    assert other.refresh() == 1 and other.incidents[0].tickets == ["T-1", "T-2", "T-3"] and other.refresh() == 0
     history.close()
     other.history.close()
 
