@@ -96,6 +96,8 @@ class TicketHistory:
                 vecs.append(vec)
                 self._remember(row_id, tid, created, problem)
         self._scanned = max(rows, default=0)
+        now = time.monotonic()  # a replica's commit in flight while this one loaded: looked for by catch_up
+        self._holes = {h: now for h in range(max(1, self._scanned - MAX_HOLES), self._scanned) if not self._has(h)}
         if rows:
             matrix = np.stack(vecs)
             ids = np.asarray(rows, np.int64)
