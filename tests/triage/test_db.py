@@ -258,3 +258,25 @@ def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path:
     with pytest.raises(DataError) as caught:
         FeedbackStore(url)
     assert "s3cret" not in str(caught.value) and "127.0.0.1" in str(caught.value)
+
+
+def test_db_commands_upgrade_migrate_and_refuse_by_name(db_url: str, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from triage.cli import load_commands
+
+    cli = load_commands()
+    done = CliRunner().invoke(cli, ["db", "upgrade", "--url", db_url])
+    assert done.exit_code == 0, done.output
+    source = tmp_path / "old-feedback.sqlite"
+    store = FeedbackStore(source)
+    store.add({"ticket_id": "T-1", "field": "module", "correct": "a/y", "reviewer": "ann"})
+    store.close()
+    done = CliRunner().invoke(cli, ["db", "migrate", "--from", str(source), "--to", db_url])
+    assert done.exit_code == 0, done.output
+    assert "Copied" in done.output and "1 feedback" in done.output
+    assert [f.reviewer for f in FeedbackStore(db_url).query()] == ["ann"]
+    missing = CliRunner().invoke(cli, ["db", "migrate", "--from", str(tmp_path / "nope.sqlite"), "--to", db_url])
+    assert missing.exit_code == 1 and "no such store" in missing.output
+    bad = CliRunner().invoke(cli, ["db", "upgrade", "--url", "mysql://u@h/db"])
+    assert bad.exit_code == 2 and "unsupported database" in bad.output
