@@ -2,14 +2,15 @@
 
 `Recurring.observe` is the one place classification touches storage: for each ticket, in `created_at`
 order, it searches the history and then appends the ticket, so a later ticket of the same batch already
-sees an earlier one (contract §3). The whole batch is one SQLite transaction (one fsync); the API
+sees an earlier one (contract §3). The whole batch is one database transaction (one fsync); the API
 answers only after it committed, so an answered ticket is durable. `Triage` itself stays free of I/O.
 
 Where the history lives: training writes the training tickets (with their embeddings and the known
 problems) into the bundle as `history/history.sqlite`, a read-only seed. The service appends to a live
-file, `TRIAGE_HISTORY_DB` (default: `<bundle>.history.sqlite` beside the bundle, so retraining, which
-swaps the bundle directory, never deletes it); on start the live file takes in the seed of a new bundle.
-`triage predict` works on a temporary copy of the seed unless `TRIAGE_HISTORY_DB` is set.
+history: the shared `TRIAGE_DATABASE_URL` when set (replicas), else the file `TRIAGE_HISTORY_DB` (default:
+`<bundle>.history.sqlite` beside the bundle, so retraining, which swaps the bundle directory, never
+deletes it); on start the live history takes in the seed of a new bundle, once however many replicas
+start. `triage predict` works on a temporary copy of the seed unless one of the two is set.
 """
 
 from __future__ import annotations
