@@ -280,3 +280,29 @@ def test_db_commands_upgrade_migrate_and_refuse_by_name(db_url: str, tmp_path: P
     assert missing.exit_code == 1 and "no such store" in missing.output
     bad = CliRunner().invoke(cli, ["db", "upgrade", "--url", "mysql://u@h/db"])
     assert bad.exit_code == 2 and "unsupported database" in bad.output
+
+
+def test_a_history_file_of_an_earlier_release_opens_with_its_tickets_and_incidents(tmp_path: Path) -> None:
+    """As the releases before the shared schema wrote it: tickets, meta, problems, incidents without `closed`."""
+    path = tmp_path / "old.history.sqlite"
+    vec = unit(np.random.default_rng(5), 1)[0]
+    db = sqlite3.connect(path)
+    db.executescript("""
+        CREATE TABLE tickets (id INTEGER PRIMARY KEY, ticket_id TEXT NOT NULL UNIQUE, created_at REAL NOT NULL,
+            text_hash TEXT NOT NULL, subject TEXT NOT NULL, text TEXT NOT NULL, embedding BLOB NOT NULL,
+            source TEXT NOT NULL, module TEXT, answer TEXT, labels TEXT, predicted TEXT, problem_id INTEGER);
+        CREATE INDEX tickets_created ON tickets(created_at);
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE incidents (key TEXT PRIMARY KEY, anchor BLOB NOT NULL, problem_id INTEGER, title TEXT NOT NULL,
+            module TEXT, started REAL NOT NULL, last REAL NOT NULL, tickets TEXT NOT NULL, last_update REAL NOT NULL);
+        PRAGMA user_version = 1;""")
+    db.execute("INSERT INTO tickets (ticket_id, created_at, text_hash, subject, text, embedding, source) "
+               "VALUES ('OLD-1', 1.7e9, 'h', 's', 'printer jams', ?, 'classified')", (vec.tobytes(),))
+    db.execute("INSERT INTO incidents VALUES ('I-1', ?, NULL, 'Printers', NULL, 1.0, 2.0, '[\"OLD-1\"]', 2.0)",
+               (vec.tobytes(),))
+    db.commit()
+    db.close()
+    history = TicketHistory(path, 16)
+    assert history.row_of("OLD-1") == 1 and len(history) == 1
+    assert [i.key for i in SpikeDetector(history, threshold=0.9).incidents] == ["I-1"]  # `closed` added, NULL
+    history.close()
