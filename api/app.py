@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 
 from api import _errors, console
 from api._auth import KeyRing, authorize, document_security, reload_keys
+from api._catchup import catch_up_forever
 from api._limits import BodyLimit
 from api._metrics import RequestMetrics, drift_alert
 from api._reload import Reloader, ReloadError
@@ -53,7 +54,11 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
         hup = _on_sighup(reloader, lambda: reload_keys(app, settings))
         if Integrations.wanted(state):
             Integrations.open(state)  # resumes deliveries a stop interrupted
+        poll = (asyncio.create_task(catch_up_forever(state, settings.catch_up_seconds))
+                if settings.database_url else None)  # replicas on one database (api/_catchup.py)
         yield
+        if poll is not None:
+            poll.cancel()
         if state.integrations is not None:
             state.integrations.close()
         if state.feedback is not None:

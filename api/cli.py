@@ -1,4 +1,4 @@
-"""The service's commands: `triage serve` and `triage keys ...` (API keys; only digests are written).
+"""The service's commands: `triage serve`, `triage keys ...` (API keys; only digests are written), `triage db ...`.
 
 Composed into the one `triage` command by `triage/cli.py` (entry point group `triage.commands`).
 """
@@ -15,6 +15,7 @@ import yaml
 from rich.table import Table
 
 from api._keys import ROLES, hash_key, new_key, read_keys_file
+from api.db_cli import app as db_app
 from api.integrations.cli import app as integrations_app
 from kb_index.durable import atomic_write_text
 from triage._cli_common import KbOpt, ModelOpt, cli_settings, console, exits
@@ -66,6 +67,7 @@ def list_keys(file: FileOpt) -> None:
 app = typer.Typer(help="The HTTP service, its API keys, the helpdesk integrations and the Telegram gateway.")
 app.add_typer(keys_app, name="keys")
 app.add_typer(integrations_app, name="integrations")
+app.add_typer(db_app, name="db")
 
 
 @app.command()

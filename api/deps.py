@@ -45,15 +45,16 @@ def get_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> Feedback
     with state.lock:
         if state.feedback is None:
             try:
-                state.feedback = open_feedback(state.settings.feedback_db)
+                state.feedback = open_feedback(state.settings.feedback_target)
             except DataError as exc:
-                raise HTTPException(503, f"feedback cannot be stored: {exc}; check TRIAGE_FEEDBACK_DB") from exc
+                raise HTTPException(503, f"feedback cannot be stored: {exc}; check TRIAGE_FEEDBACK_DB or "
+                                    "TRIAGE_DATABASE_URL") from exc
         return state.feedback
 
 
 def read_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> FeedbackStore | None:
     """The store for listing; None while nobody has reviewed (listing must not create the file)."""
-    if state.feedback is None and not state.settings.feedback_db.is_file():
+    if state.feedback is None and not state.settings.stored(state.settings.feedback_db):
         return None
     return get_feedback(state)
 
@@ -66,11 +67,12 @@ def get_predictions(state: Annotated[ServiceState, Depends(get_state)]) -> Predi
     """
     with state.opening:
         if state.predictions is None:
-            fresh = not state.settings.predictions_path.is_file()
+            fresh = not state.settings.stored(state.settings.predictions_path)
             try:
-                store = open_predictions(state.settings.predictions_path)
+                store = open_predictions(state.settings.predictions_target)
             except DataError as exc:
-                raise HTTPException(503, f"predictions cannot be stored: {exc}; check TRIAGE_PREDICTIONS_DB"
+                raise HTTPException(503, f"predictions cannot be stored: {exc}; check TRIAGE_PREDICTIONS_DB or "
+                                    "TRIAGE_DATABASE_URL"
                                     ) from exc
             reviews = read_feedback(state) if fresh else None
             if reviews is not None:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests._postgres"]  # the real PostgreSQL fixtures: postgres, pg_url, db_url
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TRIAGE_SHARED_DATASETS") or REPO.parent / "shared" / "datasets")
 NEEDS_SHARED = "needs ../shared/datasets (CI only; licence does not allow copying into the repo)"

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from triage._data import _to_frame
+from triage._db import describe
 from triage.feedback import Feedback, open_feedback, resolve
 
 
@@ -35,7 +36,7 @@ class FeedbackApplied:
         return asdict(self)
 
 
-def apply_feedback(df: pd.DataFrame, path: Path, fields: list[str]) -> tuple[pd.DataFrame, FeedbackApplied]:
+def apply_feedback(df: pd.DataFrame, path: str | Path, fields: list[str]) -> tuple[pd.DataFrame, FeedbackApplied]:
     """Return the training frame with reviewed labels for `fields` (the heads being trained)."""
     store = open_feedback(path, must_exist=True)
     reviews = list(store)
@@ -71,6 +72,6 @@ def apply_feedback(df: pd.DataFrame, path: Path, fields: list[str]) -> tuple[pd.
     return df, stats
 
 
-def _row(fb: Feedback, path: Path) -> dict[str, object]:
+def _row(fb: Feedback, path: str | Path) -> dict[str, object]:
     return {"id": fb.ticket_id, "subject": fb.subject or "", "body": fb.body or "", "created_at": fb.created_at,
-            "_source": str(path), "_line": fb.id}
+            "_source": describe(path), "_line": fb.id}  # a database URL without its password

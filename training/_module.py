@@ -19,6 +19,7 @@ from rich.console import Console
 from training._drift import label_drift, previous_labels
 from training._feedback import apply_feedback
 from training.options import TrainOptions
+from triage._db import describe
 from triage.heads import LabelHead
 from triage.heads.module import ModuleHead
 from triage.heads.owner import owner_head
@@ -101,5 +102,5 @@ def apply_module_options(df: pd.DataFrame, targets: list[str], out: Path,
     extra.previous_version, extra.previous = previous_labels(opts.previous or out)
     if opts.feedback is not None:
         df, applied = apply_feedback(df, opts.feedback, targets)
-        extra.feedback = {"store": str(opts.feedback), **applied.as_dict()}
+        extra.feedback = {"store": describe(opts.feedback), **applied.as_dict()}  # a URL without its password
     return df, extra

@@ -23,7 +23,8 @@ from training.report_cli import report_app
 from triage._cli_common import console, exits
 from triage.feedback import Feedback, Resolution, open_feedback, resolve
 
-FeedbackOpt = Annotated[Path, typer.Option("--feedback", help="Feedback store (TRIAGE_FEEDBACK_DB of the service).")]
+FeedbackOpt = Annotated[str, typer.Option("--feedback", help="Feedback store (TRIAGE_FEEDBACK_DB of the service, "
+                                                             "or its TRIAGE_DATABASE_URL).")]
 
 
 def feedback_summary(reviews: list[Feedback], field: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ def predict_file(model: str | Path, input: Path, output: Path, *, mapping: Colum
                  settings: Settings | None = None, batch: int = 256, kb: Path | None = None) -> int:
     """Classify in created_at order (input order where absent); write atomically."""
     settings = settings or Settings()
-    # a copy of the bundle's history unless TRIAGE_HISTORY_DB names a lasting one; no alerts
+    # a copy of the bundle's history unless TRIAGE_HISTORY_DB or TRIAGE_DATABASE_URL names a lasting one; no alerts
     triage = open_triage(model, settings, kb=kb, history="ephemeral", alerts=False, progress=True)
     df = load_tickets([input], mapping)
     times = order_times(list(df["created_at"]))  # undated tickets keep their place in input order

@@ -49,8 +49,9 @@ def train(
                                            "tuned model is stored in the bundle).")] = False,
     owners: Annotated[Path | None, typer.Option("--owners", help="Owners YAML (module -> owners, optional "
                                                 "on_duty), stored in the bundle: fills module.owners.")] = None,
-    feedback: Annotated[Path | None, typer.Option("--feedback", help="Reviewer feedback store (the service's "
-                                                  "TRIAGE_FEEDBACK_DB): human corrections replace labels.")] = None,
+    feedback: Annotated[str | None, typer.Option("--feedback", help="Reviewer feedback store (the service's "
+                                                 "TRIAGE_FEEDBACK_DB, or its TRIAGE_DATABASE_URL): human "
+                                                 "corrections replace labels.")] = None,
     previous: Annotated[Path | None, typer.Option("--previous", help="Bundle to compare modules with for drift "
                                                   "warnings (default: the --out bundle being replaced).")] = None,
 ) -> None:

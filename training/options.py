@@ -26,5 +26,5 @@ class TrainOptions:
     mlflow: bool = True
     finetune: bool = False  # SetFit-style contrastive tuning of the embedder on the first target
     owners: Path | None = None  # owners YAML (module -> owners), copied into the bundle
-    feedback: Path | None = None  # reviewer feedback store: corrections relabel the training data
+    feedback: str | Path | None = None  # reviewer feedback store (a file or a database URL): relabels the data
     previous: Path | None = None  # bundle to compare labels with (default: the --out being replaced)

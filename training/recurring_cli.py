@@ -41,7 +41,7 @@ def problems(
     except ValueError as exc:
         raise DataError(f"--now: cannot parse {now!r}; use ISO-8601 such as 2026-11-23T15:00:00Z") from exc
     recurring = open_recurring(model, manifest, int(manifest["embedder"]["dim"]),
-                               live=history or settings.history_db)
+                               live=history or settings.history_target)
     if recurring is None:
         raise BundleError(f"{model} has no ticket history: retrain it with `triage train`")
     try:

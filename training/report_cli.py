@@ -171,18 +171,28 @@ def drift(
     settings = cli_settings()
     resolved = resolve_model(model, settings)
     manifest = read_manifest(resolved.path)
-    path = history or live_history_path(resolved, settings) or default_live_path(resolved.path)
-    if not Path(path).is_file():
-        from triage.errors import DataError
+    sql = ("SELECT predicted FROM tickets WHERE source = 'classified' AND predicted IS NOT NULL "
+           "ORDER BY created_at DESC LIMIT ?")
+    if history is None and settings.database_url:  # the replicas' shared database
+        from triage._db import Database, describe
 
-        raise DataError(f"no live history at {path}: serve the model first, or name one with --history")
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # read-only: the service may be writing
-    try:
-        rows = [json.loads(p) for (p,) in db.execute("SELECT predicted FROM tickets WHERE source = 'classified' "
-                                                     "AND predicted IS NOT NULL ORDER BY created_at DESC LIMIT ?",
-                                                     (window,))]
-    finally:
-        db.close()
+        shared = Database(settings.database_url)
+        path: str | Path = describe(settings.database_url)
+        try:
+            rows = [json.loads(p) for (p,) in shared.execute(sql, (window,))]
+        finally:
+            shared.close()
+    else:
+        path = history or live_history_path(resolved, settings) or default_live_path(resolved.path)
+        if not Path(path).is_file():
+            from triage.errors import DataError
+
+            raise DataError(f"no live history at {path}: serve the model first, or name one with --history")
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)  # read-only: the service may be writing
+        try:
+            rows = [json.loads(p) for (p,) in db.execute(sql, (window,))]
+        finally:
+            db.close()
     threshold = settings.drift_psi_threshold
     console.print(f"{len(rows)} most recent served tickets in {path}, model {manifest['model_version']}")
     for head, base in baselines(manifest).items():

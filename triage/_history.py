@@ -1,16 +1,19 @@
 """Ticket history: every training and classified ticket, durable, searchable by meaning and by words.
 
-SQLite (WAL, synchronous=FULL) is the source of truth: `append` returns only once the rows are on disk,
-so an accepted ticket survives kill -9. The vector index (any `kb_index.VectorStore`, FAISS by default)
+The database (its own SQLite file with WAL and synchronous=FULL, or the shared `TRIAGE_DATABASE_URL`;
+`triage/_db.py`) is the source of truth: `append` returns only once the rows are committed, so an
+accepted ticket survives kill -9. The vector index (any `kb_index.VectorStore`, FAISS by default)
 and the BM25 statistics are derived from it and rebuilt on open, so they can never disagree with it
-after a crash. Searches are in memory; only the final k hits are read back from SQLite.
+after a crash. Searches are in memory; only the final k hits are read back from the database.
+Several processes (replicas) may share one database: each keeps its own index and takes in what the
+others stored with `catch_up`, which the service calls every `TRIAGE_CATCH_UP_SECONDS`.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +24,9 @@ import numpy as np
 from kb_index import LEXICAL_CLIP, LEXICAL_WEIGHT, FaissStore, VectorStore, fuse
 from kb_index._lexical import BM25, TermCounts
 from kb_index._text import tokenize
+from triage._db import SQLAlchemyError, reason
 from triage._history_store import (
-    SCHEMA,
+    SET_META,
     UPSERT,
     HistoryRecord,
     Match,
@@ -34,11 +38,13 @@ from triage._history_store import (
 )
 from triage.errors import HistoryError
 
-__all__ = ["SCHEMA", "HistoryRecord", "Match", "TicketHistory", "iso", "order_times", "to_epoch"]
+__all__ = ["HistoryRecord", "Match", "TicketHistory", "iso", "order_times", "to_epoch"]
 
 MIN_IDF = float(np.log1p(0.8 / 0.2))  # terms in more than ~20% of tickets are skipped (see _term_scores)
 HISTORY_EXACT_MAX = 50_000
 EXACT_LEXICAL_MAX = 5_000  # up to here BM25 is refreshed before every search; beyond, every 1% of growth
+MAX_HOLES = 1_000
+HOLE_SECONDS = 60.0  # how long catch_up keeps looking for a row id it skipped (a commit still in flight)
 
 
 
@@ -51,14 +57,10 @@ class TicketHistory:
 
     def __init__(self, path: str | Path, dim: int, *,
                  store_factory: Callable[[int], VectorStore] | None = None) -> None:
-        self.path = Path(path)
+        self.path = path if "://" in str(path) else Path(path)  # a SQLite file, or a database URL
         self.dim = dim
         self._lock = threading.RLock()
-        try:
-            self.db = connect(self.path)
-        except sqlite3.Error as exc:
-            raise HistoryError(f"cannot open the ticket history {self.path}: {exc}. Check TRIAGE_HISTORY_DB "
-                               "points at a writable file") from exc
+        self.db = connect(self.path)
         self._factory = store_factory or _default_store
         self._depth = 0
         self._reset()
@@ -76,6 +78,7 @@ class TicketHistory:
         self._lex_rows = np.zeros(0, np.int64)  # row id of each BM25 document
         self._pending: list[tuple[int, str]] = []  # appended since the last BM25 refresh
         self._bm25: BM25 | None = None
+        self._holes: dict[int, float] = {}  # row ids below _scanned not seen yet -> when first missed
         self._load()
 
     # --- loading -------------------------------------------------------------------------------
@@ -86,13 +89,15 @@ class TicketHistory:
             for row_id, tid, created, text, blob, problem in chunk:
                 vec = np.frombuffer(blob, np.float32)
                 if vec.shape[0] != self.dim:
-                    raise HistoryError(f"{self.path} holds {vec.shape[0]}-d vectors, the model makes {self.dim}-d: "
+                    raise HistoryError(f"{self.db.name} holds {vec.shape[0]}-d vectors, the model makes {self.dim}-d: "
                                        "point TRIAGE_HISTORY_DB at a new file (or retrain with the same embedder)")
                 rows.append(row_id)
                 texts.append(text)
                 vecs.append(vec)
                 self._remember(row_id, tid, created, problem)
         self._scanned = max(rows, default=0)
+        now = time.monotonic()  # a replica's commit in flight while this one loaded: looked for by catch_up
+        self._holes = {h: now for h in range(max(1, self._scanned - MAX_HOLES), self._scanned) if not self._has(h)}
         if rows:
             matrix = np.stack(vecs)
             ids = np.asarray(rows, np.int64)
@@ -107,17 +112,25 @@ class TicketHistory:
             self._refresh_lexical(force=True)
 
     def catch_up(self) -> list[int]:
-        """Index the rows another connection stored after this one loaded; their row ids.
+        """Index the rows other connections stored since this one last looked; their row ids.
 
-        During a hot reload the old model keeps appending to the same file until it is detached, so
-        the new model's history calls this once the old one has stopped writing.
+        Two users: a hot reload (the old model appends to the same database until it is detached) and
+        replicas sharing one database (the service polls). Row ids come from a sequence but commits
+        land in any order, so a row id below the highest seen may still appear: such holes are looked
+        for again on every call, for `HOLE_SECONDS` (a transaction is far shorter than that).
         """
         with self._lock:
-            found = [r for chunk in self._scan("SELECT id, ticket_id, created_at, text, embedding, problem_id "
-                                               "FROM tickets WHERE id > ? ORDER BY id", (self._scanned,))
-                     for r in chunk]
+            now = time.monotonic()
+            self._holes = {h: t for h, t in self._holes.items() if now - t < HOLE_SECONDS and not self._has(h)}
+            sql = ("SELECT id, ticket_id, created_at, text, embedding, problem_id FROM tickets WHERE id > ?"
+                   + (f" OR id IN ({','.join('?' * len(self._holes))})" if self._holes else "") + " ORDER BY id")
+            found = [r for chunk in self._scan(sql, (self._scanned, *self._holes)) for r in chunk]
             fresh = [r for r in found if not self._has(int(r[0]))]
-            self._scanned = max([self._scanned, *(int(r[0]) for r in found)])
+            top = max([self._scanned, *(int(r[0]) for r in found)])
+            seen = {int(r[0]) for r in found}
+            gap = range(max(self._scanned + 1, top - MAX_HOLES), top)  # a sequence that jumped: the latest only
+            self._holes.update({h: now for h in gap if h not in seen and not self._has(h)})
+            self._scanned = top
             if fresh:
                 self._index([int(r[0]) for r in fresh],
                             [HistoryRecord(ticket_id=tid, created_at=created, subject="", text=text,
@@ -129,9 +142,7 @@ class TicketHistory:
         return row < len(self._created) and not np.isnan(self._created[row])
 
     def _scan(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[list[tuple[Any, ...]]]:
-        cursor = self.db.execute(sql, params)
-        while batch := cursor.fetchmany(10_000):
-            yield batch
+        yield from self.db.stream(sql, params)
 
     def _remember(self, row: int, ticket_id: str, created: float, problem: int | None) -> None:
         if row >= len(self._created):
@@ -159,19 +170,16 @@ class TicketHistory:
                     self._depth -= 1
                 return
             try:
-                self.db.execute("BEGIN IMMEDIATE")
-                self._depth = 1
-                try:
-                    yield
-                finally:
-                    self._depth = 0
-                self.db.execute("COMMIT")
+                with self.db.transaction():
+                    self._depth = 1
+                    try:
+                        yield
+                    finally:
+                        self._depth = 0
             except BaseException as exc:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
                 self._reset()
-                if isinstance(exc, sqlite3.Error):
-                    raise HistoryError(f"cannot write to the ticket history {self.path}: {exc}") from exc
+                if isinstance(exc, SQLAlchemyError):
+                    raise HistoryError(f"cannot write to the ticket history {self.db.name}: {reason(exc)}") from exc
                 raise
 
     def append(self, records: Sequence[HistoryRecord]) -> list[int]:
@@ -208,15 +216,14 @@ class TicketHistory:
     def set_problems(self, assignments: dict[int, int | None]) -> None:
         """Durably (re)assign rows to known problems (after training clusters the history)."""
         with self._lock:
-            with self.db:
-                self.db.executemany("UPDATE tickets SET problem_id = ? WHERE id = ?",
-                                    [(p, r) for r, p in assignments.items()])
+            self.db.executemany("UPDATE tickets SET problem_id = ? WHERE id = ?",
+                                [(p, r) for r, p in assignments.items()])
             for row, problem in assignments.items():
                 self._problem[row] = -1 if problem is None else problem
 
     def set_meta(self, key: str, value: Any) -> None:
-        with self._lock, self.db:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+        with self._lock:
+            self.db.execute(SET_META, (key, json.dumps(value)))
 
     def meta(self, key: str, default: Any = None) -> Any:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

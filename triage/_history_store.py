@@ -1,14 +1,15 @@
-"""The SQLite side of the ticket history: schema, the record it stores, dates, the durable connection.
+"""The stored side of the ticket history: the record it stores, dates, the durable connection.
 
-Kept apart from `triage/_history.py` (the in-memory indexes and search) so the file format can be
-read by itself: training writes it, the service appends to it, and both agree through this module.
+The tables are in `triage/_schema.py` (`tickets`, `meta`), in the store's own SQLite file or the shared
+`TRIAGE_DATABASE_URL` database. Kept apart from `triage/_history.py` (the in-memory indexes and search)
+so the stored format can be read by itself: training writes it, the service appends to it, and both
+agree through this module.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,25 +20,9 @@ import numpy as np
 import pandas as pd
 
 from triage._data import parse_datetime
-from triage.errors import HistoryError
+from triage._db import Database, describe
+from triage.errors import DatabaseError, HistoryError
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tickets (
-    id INTEGER PRIMARY KEY,            -- the vector id in the store; never reused
-    ticket_id TEXT NOT NULL UNIQUE,
-    created_at REAL NOT NULL,          -- unix seconds, UTC
-    text_hash TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    text TEXT NOT NULL,
-    embedding BLOB NOT NULL,           -- float32, unit length
-    source TEXT NOT NULL,              -- 'train' or 'classified'
-    module TEXT, answer TEXT,
-    labels TEXT, predicted TEXT,       -- JSON objects: true and predicted labels
-    problem_id INTEGER
-);
-CREATE INDEX IF NOT EXISTS tickets_created ON tickets(created_at);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
 UPSERT = """
 INSERT INTO tickets (ticket_id, created_at, text_hash, subject, text, embedding, source, module, answer,
                      labels, predicted, problem_id)
@@ -51,6 +36,9 @@ ON CONFLICT(ticket_id) DO UPDATE SET
     problem_id = COALESCE(excluded.problem_id, tickets.problem_id)
 RETURNING id
 """
+SET_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+
+
 def to_epoch(value: Any) -> float | None:
     """ISO strings, datetimes and pandas timestamps as unix seconds; None when absent (NaT included)."""
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
@@ -131,27 +119,13 @@ class Match:
     info: dict[str, Any] = field(default_factory=dict)
 
 
-SCHEMA_VERSION = 1  # PRAGMA user_version of the history file; 0 = written before it carried one (same layout)
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (or create) a history file; refuses one written by a newer triage instead of misreading it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    check_schema_version(db, path)
-    db.executescript(SCHEMA)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    return db
-
-
-def check_schema_version(db: sqlite3.Connection, path: Path) -> None:
-    found = int(db.execute("PRAGMA user_version").fetchone()[0])
-    if found > SCHEMA_VERSION:
-        db.close()
-        raise HistoryError(f"{path} is a ticket history of schema v{found}, newer than this triage reads "
-                           f"(v{SCHEMA_VERSION}); upgrade triage or point TRIAGE_HISTORY_DB at another file")
+def connect(target: str | Path) -> Database:
+    """Open (or create) a history: a SQLite file or a database URL; refuses one a newer triage wrote."""
+    try:
+        return Database(target)
+    except DatabaseError as exc:
+        raise HistoryError(f"cannot open the ticket history {describe(target)}: {exc}. Check TRIAGE_HISTORY_DB or "
+                           "TRIAGE_DATABASE_URL points at a writable database") from exc
 
 
 def record_params(r: HistoryRecord) -> tuple[Any, ...]:
@@ -162,7 +136,7 @@ def record_params(r: HistoryRecord) -> tuple[Any, ...]:
             json.dumps(r.predicted, ensure_ascii=False) if r.predicted else None, r.problem_id)
 
 
-def read_ticket(db: sqlite3.Connection, ticket_id: str) -> dict[str, Any] | None:
+def read_ticket(db: Database, ticket_id: str) -> dict[str, Any] | None:
     """One stored ticket's text and what is known of it, for showing it again (the console's ticket view)."""
     row = db.execute("SELECT ticket_id, created_at, subject, text, source, module, answer, labels, predicted "
                      "FROM tickets WHERE ticket_id = ?", (ticket_id,)).fetchone()
@@ -174,7 +148,7 @@ def read_ticket(db: sqlite3.Connection, ticket_id: str) -> dict[str, Any] | None
             "predicted": json.loads(predicted) if predicted else {}}
 
 
-def recent_tickets(db: sqlite3.Connection, since: float, limit: int) -> list[tuple[int, str, str]]:
+def recent_tickets(db: Database, since: float, limit: int) -> list[tuple[int, str, str]]:
     """(row id, ticket id, text) of the newest classified tickets created at or after `since`."""
     return [(int(r), str(t), str(x)) for r, t, x in db.execute(
         "SELECT id, ticket_id, text FROM tickets WHERE source = 'classified' AND created_at >= ? "

@@ -9,7 +9,6 @@ resolved it most often, so L2 sees "this is P-12 again, and this is how it was f
 
 from __future__ import annotations
 
-import sqlite3
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -17,14 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from triage._db import Database
+from triage._history_store import SET_META
 from triage.results import ProblemRef
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS problems (
-    id INTEGER PRIMARY KEY, title TEXT NOT NULL, size INTEGER NOT NULL, module TEXT, answer TEXT,
-    first_seen REAL, last_seen REAL, centroid BLOB NOT NULL
-);
-"""
 CLUSTER_SAMPLE = 6000  # average linkage is O(n²) memory: cluster the most recent tickets, assign the rest
 
 
@@ -70,22 +65,22 @@ class ProblemSet:
         best = sims.argmax(axis=1)
         return [self.problems[b].id if sims[i, b] >= self.threshold else None for i, b in enumerate(best)]
 
-    def save(self, db: sqlite3.Connection) -> None:
-        with db:
-            db.executescript(SCHEMA)
+    def save(self, db: Database) -> None:
+        """Replace the stored problems (table `problems` of `triage/_schema.py`) in one transaction."""
+        with db.transaction():
             db.execute("DELETE FROM problems")
             db.executemany("INSERT INTO problems VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            [(p.id, p.title, p.size, p.module, p.answer, p.first_seen, p.last_seen,
                              np.asarray(c, np.float32).tobytes()) for p, c in zip(self.problems, self.centroids,
                                                                                   strict=True)])
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('problem_threshold', ?)", (str(self.threshold),))
+            db.execute(SET_META, ("problem_threshold", str(self.threshold)))
 
     @classmethod
-    def load(cls, db: sqlite3.Connection, dim: int) -> ProblemSet:
-        db.executescript(SCHEMA)
+    def load(cls, db: Database, dim: int) -> ProblemSet:
         row = db.execute("SELECT value FROM meta WHERE key = 'problem_threshold'").fetchone()
         problems, centroids = [], []
-        for pid, title, size, module, answer, first, last, blob in db.execute("SELECT * FROM problems ORDER BY id"):
+        for pid, title, size, module, answer, first, last, blob in db.execute(
+                "SELECT id, title, size, module, answer, first_seen, last_seen, centroid FROM problems ORDER BY id"):
             problems.append(Problem(int(pid), title, int(size), module, answer, first, last))
             centroids.append(np.frombuffer(blob, np.float32))
         matrix = np.stack(centroids) if centroids else np.zeros((0, dim), np.float32)

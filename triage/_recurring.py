@@ -2,14 +2,15 @@
 
 `Recurring.observe` is the one place classification touches storage: for each ticket, in `created_at`
 order, it searches the history and then appends the ticket, so a later ticket of the same batch already
-sees an earlier one (contract §3). The whole batch is one SQLite transaction (one fsync); the API
+sees an earlier one (contract §3). The whole batch is one database transaction (one fsync); the API
 answers only after it committed, so an answered ticket is durable. `Triage` itself stays free of I/O.
 
 Where the history lives: training writes the training tickets (with their embeddings and the known
 problems) into the bundle as `history/history.sqlite`, a read-only seed. The service appends to a live
-file, `TRIAGE_HISTORY_DB` (default: `<bundle>.history.sqlite` beside the bundle, so retraining, which
-swaps the bundle directory, never deletes it); on start the live file takes in the seed of a new bundle.
-`triage predict` works on a temporary copy of the seed unless `TRIAGE_HISTORY_DB` is set.
+history: the shared `TRIAGE_DATABASE_URL` when set (replicas), else the file `TRIAGE_HISTORY_DB` (default:
+`<bundle>.history.sqlite` beside the bundle, so retraining, which swaps the bundle directory, never
+deletes it); on start the live history takes in the seed of a new bundle, once however many replicas
+start. `triage predict` works on a temporary copy of the seed unless one of the two is set.
 """
 
 from __future__ import annotations
@@ -169,41 +170,57 @@ def default_live_path(bundle: Path) -> Path:
     return bundle.with_name(bundle.name + ".history.sqlite")
 
 
-def seed_live(live: Path, seed: Path, version: str, embedder_id: str) -> None:
-    """Bring a bundle's training tickets and problems into the live history, once per bundle version."""
-    from triage._history_store import connect
-    from triage._problems import SCHEMA as PROBLEMS
+SEED_TICKET = """
+INSERT INTO tickets (ticket_id, created_at, text_hash, subject, text, embedding, source, module, answer, labels,
+                     predicted, problem_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT(ticket_id) DO UPDATE SET source = 'train', module = excluded.module, answer = excluded.answer,
+    labels = excluded.labels, problem_id = excluded.problem_id, embedding = excluded.embedding, text = excluded.text,
+    subject = excluded.subject, text_hash = excluded.text_hash, created_at = excluded.created_at
+"""
 
-    db = connect(live)  # the one way a history file is opened: WAL, FULL, schema and its version
+
+def seed_live(live: str | Path, seed: Path, version: str, embedder_id: str) -> None:
+    """Bring a bundle's training tickets and problems into the live history, once per bundle version.
+
+    The seed is the bundle's own SQLite file, read as it is; the live history is any database. Replicas
+    starting together take turns (`Database.serialize`), so the seed is taken in once.
+    """
+    import sqlite3
+
+    from triage._history_store import SET_META, connect
+
+    db = connect(live)  # the one way a history is opened: migrated, WAL and FULL on SQLite
     try:
-        db.executescript(PROBLEMS)
-        meta = dict(db.execute("SELECT key, value FROM meta"))
-        if meta.get("seed_version") == f'"{version}"':
-            return
-        if meta.get("embedder") not in (None, f'"{embedder_id}"'):
-            raise HistoryError(f"{live} holds tickets embedded with {meta['embedder']}, the model uses "
-                               f"{embedder_id}: set TRIAGE_HISTORY_DB to a new file for this model")
-        db.execute("ATTACH DATABASE ? AS seed", (str(seed),))
-        db.execute("BEGIN IMMEDIATE")
-        db.execute("""INSERT INTO tickets (ticket_id, created_at, text_hash, subject, text, embedding, source, module,
-                          answer, labels, predicted, problem_id)
-                      SELECT ticket_id, created_at, text_hash, subject, text, embedding, source, module, answer,
-                          labels, predicted, problem_id FROM seed.tickets WHERE true
-                      ON CONFLICT(ticket_id) DO UPDATE SET source = 'train', module = excluded.module,
-                          answer = excluded.answer, labels = excluded.labels, problem_id = excluded.problem_id,
-                          embedding = excluded.embedding, text = excluded.text, subject = excluded.subject,
-                          text_hash = excluded.text_hash, created_at = excluded.created_at""")
-        db.execute("DELETE FROM problems")
-        db.execute("INSERT INTO problems SELECT * FROM seed.problems")
-        db.execute("INSERT OR REPLACE INTO meta SELECT key, value FROM seed.meta")
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('seed_version', ?)", (f'"{version}"',))
-        db.execute("COMMIT")
-        db.execute("DETACH DATABASE seed")
+        with db.transaction():
+            db.serialize("seed")
+            meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if meta.get("seed_version") == f'"{version}"':
+                return
+            if meta.get("embedder") not in (None, f'"{embedder_id}"'):
+                raise HistoryError(f"{db.name} holds tickets embedded with {meta['embedder']}, the model uses "
+                                   f"{embedder_id}: set TRIAGE_HISTORY_DB (or TRIAGE_DATABASE_URL) to a new "
+                                   "database for this model")
+            source = sqlite3.connect(f"file:{seed}?mode=ro", uri=True)
+            try:
+                cursor = source.execute("SELECT ticket_id, created_at, text_hash, subject, text, embedding, source, "
+                                        "module, answer, labels, predicted, problem_id FROM tickets ORDER BY id")
+                while chunk := cursor.fetchmany(5_000):
+                    db.executemany(SEED_TICKET, chunk)
+                db.execute("DELETE FROM problems")
+                db.executemany("INSERT INTO problems (id, title, size, module, answer, first_seen, last_seen, "
+                               "centroid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               source.execute("SELECT id, title, size, module, answer, first_seen, last_seen, "
+                                              "centroid FROM problems").fetchall())
+                db.executemany(SET_META, source.execute("SELECT key, value FROM meta").fetchall())
+            finally:
+                source.close()
+            db.execute(SET_META, ("seed_version", f'"{version}"'))
     finally:
         db.close()
 
 
-def open_recurring(bundle: Path, manifest: Mapping[str, Any], dim: int, *, live: Path | None = None,
+def open_recurring(bundle: Path, manifest: Mapping[str, Any], dim: int, *, live: str | Path | None = None,
                    ephemeral: bool = False, spike: SpikeConfig | None = None, alerts: AlertConfig | None = None,
                    top_k: int = 5) -> Recurring | None:
     """The bundle's history, live (durable, shared across restarts) or a throwaway copy; None without a seed."""
@@ -215,8 +232,7 @@ def open_recurring(bundle: Path, manifest: Mapping[str, Any], dim: int, *, live:
         scratch = Path(tempfile.mkdtemp(prefix="triage-history-"))
         live = scratch / "history.sqlite"
         shutil.copyfile(seed, live)
-    live = live or default_live_path(Path(bundle))
-    live.parent.mkdir(parents=True, exist_ok=True)
+    live = live or default_live_path(Path(bundle))  # a SQLite file (its folder is made on open) or a database URL
     seed_live(live, seed, str(manifest["model_version"]), str(manifest["embedder"]["id"]))
     history = TicketHistory(live, dim)
     problems = ProblemSet.load(history.db, dim)
@@ -251,7 +267,7 @@ def recurring_from_settings(bundle: Path, manifest: Mapping[str, Any], dim: int,
     config = AlertConfig(webhook_url=settings.alert_webhook_url, telegram_token=settings.telegram_bot_token,
                          telegram_chat_id=_first_chat(settings.telegram_chat_id),
                          telegram_thread_id=settings.telegram_thread_id, telegram_api_url=settings.telegram_api_url)
-    return open_recurring(bundle, manifest, dim, live=settings.history_db, ephemeral=ephemeral, spike=spike,
+    return open_recurring(bundle, manifest, dim, live=settings.history_target, ephemeral=ephemeral, spike=spike,
                           alerts=config if alerts else None, top_k=settings.similar_top_k)
 
 

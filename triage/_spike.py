@@ -53,12 +53,7 @@ class Incident:
     seen: float = field(default_factory=time.time)  # wall clock of its last ticket here (tickets may be dated)
 
 
-INCIDENTS = """
-CREATE TABLE IF NOT EXISTS incidents (
-    key TEXT PRIMARY KEY, anchor BLOB NOT NULL, problem_id INTEGER, title TEXT NOT NULL, module TEXT,
-    started REAL NOT NULL, last REAL NOT NULL, tickets TEXT NOT NULL, last_update REAL NOT NULL
-);
-"""
+INCIDENT_COLUMNS = "key, anchor, problem_id, title, module, started, last, tickets, last_update"
 
 
 class SpikeDetector:
@@ -74,19 +69,36 @@ class SpikeDetector:
         self.threshold = threshold
         self.config = config or SpikeConfig()
         self.sender = sender
-        history.db.executescript(INCIDENTS)
-        columns = {row[1] for row in history.db.execute("PRAGMA table_info(incidents)")}
-        if "closed" not in columns:  # histories from before incidents were closed
-            history.db.execute("ALTER TABLE incidents ADD COLUMN closed REAL")
         self.incidents = [Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, json.loads(ts), lu)
                           for k, a, p, t, m, s, la, ts, lu in history.db.execute(
-                              "SELECT key, anchor, problem_id, title, module, started, last, tickets, last_update "
-                              "FROM incidents WHERE closed IS NULL")]
+                              f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE closed IS NULL")]
         self._seq = int(history.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0])
+
+    def refresh(self) -> int:
+        """Take in open incidents another replica on the same database opened or grew; how many changed.
+
+        Called with the history's catch-up, so a burst spread over replicas updates one incident
+        (one alert) instead of each replica opening its own; an incident this replica closed stays closed.
+        """
+        changed = 0
+        mine = {i.key: i for i in self.incidents}
+        for k, a, p, t, m, s, la, ts, lu in self.history.db.execute(
+                f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE closed IS NULL"):
+            tickets = json.loads(ts)
+            inc = mine.get(k)
+            if inc is None:
+                self.incidents.append(Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, tickets, lu))
+                changed += 1
+            elif la > inc.last or len(tickets) > len(inc.tickets):
+                inc.tickets = list(dict.fromkeys([*inc.tickets, *tickets]))
+                inc.last, inc.last_update, inc.seen = max(inc.last, la), max(inc.last_update, lu), time.time()
+                changed += 1
+        return changed
 
     def recent(self, since: float) -> list[Incident]:
         """Incidents active at or after `since` (unix seconds), newest first, as stored."""
-        rows = self.history.db.execute("SELECT * FROM incidents WHERE last >= ? ORDER BY started DESC", (since,))
+        rows = self.history.db.execute(f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE last >= ? "
+                                       "ORDER BY started DESC", (since,))
         return [Incident(k, np.frombuffer(a, np.float32), p, t, m, s, la, json.loads(ts), lu)
                 for k, a, p, t, m, s, la, ts, lu in rows]
 
@@ -96,8 +108,11 @@ class SpikeDetector:
 
     def _save(self, inc: Incident) -> None:
         """Written inside the batch's transaction: committed together with the ticket that changed it."""
-        self.history.db.execute("INSERT OR REPLACE INTO incidents (key, anchor, problem_id, title, module, started, "
-                                "last, tickets, last_update) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+        self.history.db.execute(f"INSERT INTO incidents ({INCIDENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                                "ON CONFLICT (key) DO UPDATE SET anchor = excluded.anchor, problem_id = "
+                                "excluded.problem_id, title = excluded.title, module = excluded.module, started = "
+                                "excluded.started, last = excluded.last, tickets = excluded.tickets, "
+                                "last_update = excluded.last_update", (
             inc.key, np.asarray(inc.anchor, np.float32).tobytes(), inc.problem_id, inc.title, inc.module,
             inc.started, inc.last, json.dumps(inc.tickets, ensure_ascii=False), inc.last_update))
 
@@ -219,7 +234,9 @@ class SpikeDetector:
               tickets: list[str], count: int, expected: float) -> None:
         rows = [self.history.row_of(t) for t in tickets]
         first = float(min(self.history.created[r] for r in rows if r is not None))
-        self._seq += 1
+        # another replica on the same database may have opened some since: number after every stored one
+        stored = int(self.history.db.execute("SELECT COUNT(*) FROM incidents").fetchone()[0])
+        self._seq = max(self._seq, stored) + 1
         key = f"I-{datetime.fromtimestamp(first, UTC):%Y%m%d-%H%M}-{self._seq}"
         inc = Incident(key, np.asarray(vector, np.float32), problem_id, title, module, first, now, tickets, now)
         self.incidents.append(inc)

@@ -1,17 +1,17 @@
 """Helpdesk deliveries: every webhook is stored before it is answered, then worked off exactly once.
 
-A helpdesk retries a webhook it got no 2xx for, and a service can die between its answer and the
-write-back. So the webhook route only *stores* the delivery (SQLite WAL + `synchronous=FULL`, fsynced
-before the 2xx) under the helpdesk's own delivery id — a repeat is recognised and does nothing — and a
-worker claims it, triages it and writes back. A claim that a crash interrupted (`working`) goes back to
-`pending` at the next start, marked `resumed`, so the worker first asks the helpdesk whether the note
-is already there (each note carries the delivery's marker) before writing it: one note, however the
-process died.
+A helpdesk retries a webhook it got no 2xx for, and a service can die between its answer and the write-
+back. So the webhook route only *stores* the delivery (committed before the 2xx: its own SQLite file
+with WAL + `synchronous=FULL`, or the shared `TRIAGE_DATABASE_URL` database) under the helpdesk's own
+delivery id — a repeat is recognised and does nothing — and a worker claims it, triages it and writes
+back. A claim that a crash interrupted (`working`) goes back to `pending` at the next start, marked
+`resumed`, so the worker first asks the helpdesk whether the note is already there (each note carries
+the delivery's marker) before writing it: one note, however the process died.
 
 States: `pending` (to do, from `next_at`), `working` (claimed), `done` (outcome says what happened),
 `dead` (gave up after the configured tries; `triage integrations deliveries --retry` revives it).
 
-`tickets` keeps, per helpdesk ticket, what the service last advised and the field values it last saw:
+`helpdesk_tickets` keeps, per helpdesk ticket, what the service last advised and the field values it last saw:
 the first is how an unchanged advice is not written twice, the second how a person's change to a
 field the service suggested is told from the service's own write.
 """
@@ -19,8 +19,6 @@ field the service suggested is told from the service's own write.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,40 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from triage.errors import DataError
+from triage._db import Database, describe
+from triage.errors import DatabaseError, DataError
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    source TEXT NOT NULL,              -- zammad | jira | znuny
-    key TEXT NOT NULL,                 -- the helpdesk's delivery id (X-Zammad-Delivery, ...)
-    event TEXT,                        -- trigger name or webhook event
-    payload TEXT NOT NULL,             -- the body as received (JSON)
-    received_at REAL NOT NULL,
-    state TEXT NOT NULL DEFAULT 'pending',
-    attempts INTEGER NOT NULL DEFAULT 0,
-    resumed INTEGER NOT NULL DEFAULT 0, -- a claim was interrupted: check the helpdesk before writing
-    next_at REAL NOT NULL,
-    last_error TEXT,
-    outcome TEXT,                      -- JSON: what the worker did
-    done_at REAL,
-    UNIQUE (source, key)
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_at);
-CREATE TABLE IF NOT EXISTS tickets (
-    source TEXT NOT NULL,
-    ref TEXT NOT NULL,                 -- the helpdesk's ticket id or key
-    advice_hash TEXT,                  -- of the last note written
-    suggested TEXT,                    -- JSON: field -> value the service suggested
-    written TEXT,                      -- JSON: field -> value the service itself wrote into the ticket
-    seen TEXT,                         -- JSON: field -> value in the last payload
-    body TEXT,                         -- the customer's words so far (articles joined)
-    acknowledged INTEGER NOT NULL DEFAULT 0,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (source, ref)
-);
-"""
 STATES = ("pending", "working", "done", "dead")
 
 
@@ -116,47 +83,30 @@ class DeliveryStore:
     """The durable queue of deliveries and the per-ticket memory; safe across threads and processes."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self.path = path if "://" in str(path) else Path(path)  # a SQLite file, or a database URL
         try:
-            self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            found = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-            if found > SCHEMA_VERSION:
-                raise DataError(f"delivery store schema {found} was written by a newer triage (this one reads up "
-                                f"to {SCHEMA_VERSION}); upgrade triage", file=str(self.path))
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self._db = Database(self.path)
+        except DatabaseError as exc:
             raise DataError(f"cannot open the delivery store ({exc}); is it a triage deliveries database?",
-                            file=str(self.path)) from exc
+                            file=describe(self.path)) from exc
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _tx(self) -> Iterator[Database]:
+        with self._db.transaction():
+            yield self._db
 
     def add(self, source: str, key: str, payload: dict[str, Any], event: str | None = None,
             now: float | None = None) -> tuple[int, bool]:
         """Store a delivery (durable on return); `(id, False)` when this key was delivered before."""
         now = time.time() if now is None else now
-        with self._tx() as db:
+        with self._tx() as db:  # ON CONFLICT: two replicas given the same delivery at once store it once
+            new = db.execute("INSERT INTO deliveries (source, key, event, payload, received_at, next_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source, key) DO NOTHING RETURNING id",
+                             (source, key, event, json.dumps(payload, ensure_ascii=False), now, now)).fetchone()
+            if new is not None:
+                return int(new[0]), True
             row = db.execute("SELECT id FROM deliveries WHERE source = ? AND key = ?", (source, key)).fetchone()
-            if row is not None:
-                return int(row[0]), False
-            cur = db.execute("INSERT INTO deliveries (source, key, event, payload, received_at, next_at) "
-                             "VALUES (?, ?, ?, ?, ?, ?)",
-                             (source, key, event, json.dumps(payload, ensure_ascii=False), now, now))
-            return int(cur.lastrowid or 0), True
+            return int(row[0]), False
 
     def recover(self) -> int:
         """At start-up: claims a dead process left `working` are to do again, checked against the helpdesk."""
@@ -167,9 +117,11 @@ class DeliveryStore:
     def claim(self, now: float | None = None) -> Delivery | None:
         """The oldest due delivery, now `working` with one more attempt; None when nothing is due."""
         now = time.time() if now is None else now
+        # SQLite's write lock lets one claimer in at a time; on PostgreSQL replicas skip each other's row
+        lock = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
         with self._tx() as db:
             row = db.execute(f"SELECT {', '.join(_COLUMNS)} FROM deliveries WHERE state = 'pending' AND "
-                             "next_at <= ? ORDER BY next_at, id LIMIT 1", (now,)).fetchone()
+                             f"next_at <= ? ORDER BY next_at, id LIMIT 1{lock}", (now,)).fetchone()
             if row is None:
                 return None
             db.execute("UPDATE deliveries SET state = 'working', attempts = attempts + 1 WHERE id = ?", (row[0],))
@@ -201,9 +153,7 @@ class DeliveryStore:
                               params).rowcount
 
     def get(self, delivery_id: int) -> Delivery | None:
-        with self._lock:
-            row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM deliveries WHERE id = ?",
-                                   (delivery_id,)).fetchone()
+        row = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
         return None if row is None else _delivery(row)
 
     def list(self, state: str | None = None, source: str | None = None, limit: int = 50) -> list[Delivery]:
@@ -214,21 +164,18 @@ class DeliveryStore:
                 clauses.append(f"{name} = ?")
                 params.append(value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._lock:
-            rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM deliveries {where} ORDER BY id DESC "
-                                    "LIMIT ?", [*params, int(limit)]).fetchall()
+        rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM deliveries {where} ORDER BY id DESC LIMIT ?",
+                                [*params, int(limit)])
         return [_delivery(r) for r in rows]
 
     def counts(self) -> dict[str, int]:
         """Deliveries per state (every state present, zeros included), for /metrics and the CLI."""
-        with self._lock:
-            found = dict(self._db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state").fetchall())
+        found = {str(k): int(n) for k, n in self._db.execute("SELECT state, COUNT(*) FROM deliveries GROUP BY state")}
         return {s: int(found.get(s, 0)) for s in STATES}
 
     def memory(self, source: str, ref: str) -> TicketMemory:
-        with self._lock:
-            row = self._db.execute("SELECT advice_hash, suggested, written, seen, body, acknowledged FROM tickets "
-                                   "WHERE source = ? AND ref = ?", (source, ref)).fetchone()
+        row = self._db.execute("SELECT advice_hash, suggested, written, seen, body, acknowledged FROM helpdesk_tickets "
+                               "WHERE source = ? AND ref = ?", (source, ref)).fetchone()
         if row is None:
             return TicketMemory()
         suggested, written, seen = (None if v is None else json.loads(v) for v in row[1:4])
@@ -238,13 +185,13 @@ class DeliveryStore:
         values = [None if v is None else json.dumps(v, ensure_ascii=False)
                   for v in (memory.suggested, memory.written, memory.seen)]
         with self._tx() as db:
-            db.execute("INSERT INTO tickets (source, ref, advice_hash, suggested, written, seen, body, acknowledged, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, ref) DO UPDATE SET "
+            db.execute("INSERT INTO helpdesk_tickets (source, ref, advice_hash, suggested, written, seen, body, "
+                       "acknowledged, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, ref) "
+                       "DO UPDATE SET "
                        "advice_hash = excluded.advice_hash, suggested = excluded.suggested, "
                        "written = excluded.written, seen = excluded.seen, body = excluded.body, "
                        "acknowledged = excluded.acknowledged, updated_at = excluded.updated_at",
                        (source, ref, memory.advice_hash, *values, memory.body, int(memory.acknowledged), time.time()))
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()

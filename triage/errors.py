@@ -12,6 +12,7 @@ to an exit code or an HTTP status without importing internals::
         ├── EmbedderError       the embedding model cannot be loaded
         ├── NotTrainedError     a head was used before `fit`
         ├── HistoryError        the ticket history cannot be opened or written
+        ├── DatabaseError       the database (TRIAGE_DATABASE_URL) cannot be reached, migrated or written
         └── HelpdeskError       a helpdesk refused or failed a write-back (`retry` says whether to try again)
 
 The located `file:line: message (field 'x')` format is `kb_index.errors.LocatedError`'s, shared with
@@ -65,6 +66,10 @@ class NotTrainedError(TriageError):
 
 class HistoryError(TriageError):
     """The ticket history cannot be opened or written (path, permissions, a different embedder)."""
+
+
+class DatabaseError(TriageError):
+    """The database of a store (TRIAGE_DATABASE_URL or its SQLite file) cannot be reached, migrated or written."""
 
 
 class HelpdeskError(TriageError):

@@ -1,8 +1,9 @@
 """Reviewer feedback: L3 confirms or corrects a prediction, the next training learns from it.
 
-An embedded SQLite file, so there is no server to run; WAL with
-`synchronous=FULL` makes every acknowledged write survive `kill -9` and power
-loss (a record is fsynced before the API answers). Only what a person typed
+An embedded SQLite file by default, so there is no server to run, or the shared
+`TRIAGE_DATABASE_URL` database, so every replica lists every review (`triage/_db.py`);
+either way a record is committed (SQLite: WAL, `synchronous=FULL`, fsynced) before the API
+answers, so an acknowledged review survives `kill -9` and power loss. Only what a person typed
 (`correct`) ever becomes a training label; the model's own `predicted` value
 is kept for the acceptance report, never learned from.
 
@@ -10,15 +11,13 @@ Nothing is overwritten: every review is a row. When reviewers disagree about
 the same (ticket, field), `resolve` settles it with one documented rule (see
 there), used alike by training and by `triage report feedback`.
 
-The schema carries a version (`PRAGMA user_version`); opening a store written
-by an older release upgrades it in place, one that a newer release wrote is
-refused rather than misread.
+The schema is migrated on open (`triage/_migrations/`): a store written by an
+older release is upgraded in place, one that a newer release wrote is refused
+rather than misread.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,35 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from triage.errors import DataError
+from triage._db import Database, describe
+from triage.errors import DatabaseError, DataError
 
-# 0: the first store (no version set): no ticket_known, no new_label.
-# 1: ticket_known (1/0; NULL for reviews stored before it was checked) and new_label (1/0).
-# 2: source: where the review came from (NULL: the API; 'zammad', 'jira', 'znuny': a person's change in the
-#    helpdesk, learned from its webhook; 'console': the review queue).
-SCHEMA_VERSION = 2
-_TABLE = """
-CREATE TABLE IF NOT EXISTS feedback (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    ticket_id TEXT NOT NULL,
-    field TEXT NOT NULL,
-    predicted TEXT,
-    correct TEXT NOT NULL,
-    reviewer TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    model_version TEXT,
-    subject TEXT,
-    body TEXT,
-    ticket_known INTEGER,
-    new_label INTEGER NOT NULL DEFAULT 0,
-    source TEXT
-)"""
-_UPGRADES = {  # from version N to N + 1
-    0: ["ALTER TABLE feedback ADD COLUMN ticket_known INTEGER",
-        "ALTER TABLE feedback ADD COLUMN new_label INTEGER NOT NULL DEFAULT 0"],
-    1: ["ALTER TABLE feedback ADD COLUMN source TEXT"],
-}
-_INDEXES = ["CREATE INDEX IF NOT EXISTS feedback_ticket ON feedback (ticket_id, field)"]
 COLUMNS = ("id", "ticket_id", "field", "predicted", "correct", "reviewer", "created_at", "model_version",
            "subject", "body", "ticket_known", "new_label", "source")
 
@@ -100,47 +73,12 @@ class FeedbackStore:
     """Append-only feedback log; safe to share between threads of one process and between processes."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
+        self.path = path if "://" in str(path) else Path(path)  # a SQLite file, or a database URL
         try:
-            self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-        except sqlite3.DatabaseError as exc:
-            raise DataError(f"cannot open the feedback store ({exc})", file=str(self.path)) from exc
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._upgrade()
-        except sqlite3.DatabaseError as exc:
-            self._db.close()
+            self._db = Database(self.path)
+        except DatabaseError as exc:
             raise DataError(f"cannot open the feedback store ({exc}); is it a triage feedback database?",
-                            file=str(self.path)) from exc
-        except DataError:
-            self._db.close()
-            raise
-
-    def _upgrade(self) -> None:
-        """Create the table, or bring an older store to SCHEMA_VERSION in place (one transaction)."""
-        self._db.execute("BEGIN IMMEDIATE")  # two processes opening an old store: one upgrades, one waits
-        try:
-            version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise DataError(f"feedback store schema {version} was written by a newer triage (this one reads "
-                                f"up to {SCHEMA_VERSION}); upgrade triage", file=str(self.path))
-            exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'feedback'")
-            if exists.fetchone() is None:
-                self._db.execute(_TABLE)
-            else:
-                for step in range(version, SCHEMA_VERSION):
-                    for sql in _UPGRADES[step]:
-                        self._db.execute(sql)
-            for sql in _INDEXES:
-                self._db.execute(sql)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self._db.commit()
-        except BaseException:
-            self._db.rollback()
-            raise
+                            file=describe(self.path)) from exc
 
     def add(self, record: Mapping[str, Any]) -> Feedback:
         """Store one event; returns it with its id once it is durable."""
@@ -155,20 +93,19 @@ class FeedbackStore:
                "model_version": record.get("model_version"), "subject": record.get("subject"),
                "body": record.get("body"), "ticket_known": None if known is None else bool(known),
                "new_label": bool(record.get("new_label")), "source": record.get("source")}
-        with self._lock, self._db:
-            cur = self._db.execute(
-                f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join('?' * (len(COLUMNS) - 1))})",
-                [row[c] for c in COLUMNS[1:]])
-        return Feedback(id=int(cur.lastrowid or 0), **row)
+        stored = {**row, "ticket_known": None if known is None else int(bool(known)),
+                  "new_label": int(row["new_label"])}  # integers on both databases
+        new = self._db.execute(f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES "
+                               f"({', '.join('?' * (len(COLUMNS) - 1))}) RETURNING id",
+                               [stored[c] for c in COLUMNS[1:]])
+        return Feedback(id=int(new.fetchone()[0]), **row)
 
     def __iter__(self) -> Iterator[Feedback]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id").fetchall()
-        return iter(_from_row(r) for r in rows)
+        rows = self._db.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
+        return iter(_from_row(tuple(r)) for r in rows)
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
+        return int(self._db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0])
 
     def query(self, *, ticket_id: str | None = None, field: str | None = None, reviewer: str | None = None,
               since: str | None = None, limit: int = 100) -> list[Feedback]:
@@ -183,17 +120,14 @@ class FeedbackStore:
             params.append(since)
         sql = (f"SELECT {', '.join(COLUMNS)} FROM feedback {'WHERE ' + ' AND '.join(where) if where else ''} "
                "ORDER BY id DESC LIMIT ?")
-        with self._lock:
-            rows = self._db.execute(sql, [*params, limit]).fetchall()
-        return [_from_row(r) for r in rows]
+        return [_from_row(tuple(r)) for r in self._db.execute(sql, [*params, limit])]
 
     def resolved(self) -> dict[tuple[str, str], Resolution]:
         """One settled answer per (ticket, field); see `resolve` for the rule."""
         return resolve(self)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
 
 @dataclass(frozen=True)
@@ -243,7 +177,7 @@ def resolve(reviews: Iterable[Feedback]) -> dict[tuple[str, str], Resolution]:
 
 def open_feedback(path: str | Path, *, must_exist: bool = False) -> FeedbackStore:
     """Open a store; `must_exist` for readers (training, reports), so a typo is not an empty report."""
-    if must_exist and not Path(path).is_file():
+    if must_exist and "://" not in str(path) and not Path(path).is_file():
         raise DataError("no feedback store here; the service writes it at TRIAGE_FEEDBACK_DB "
                         "(POST /v1/feedback)", file=str(path))
     return FeedbackStore(path)

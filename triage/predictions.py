@@ -1,12 +1,13 @@
 """Predictions awaiting a person: what the service answered for each ticket, kept until L3 reviews it.
 
-The ticket history keeps only the answered values (`predicted`), which is what search and spikes need.
-A reviewer needs more: how sure each head was, whether it abstained, the runner-up candidates and the
+The ticket history keeps only the answered values (`predicted`), which is what search and spikes need. A
+reviewer needs more: how sure each head was, whether it abstained, the runner-up candidates and the
 evidence. This store keeps that, one row per (ticket, field), written when the service classifies a
-ticket and answered before the API replies (SQLite WAL + `synchronous=FULL`: an answered ticket's
-prediction survives kill -9). A prediction leaves the review queue once a review of that ticket and
-field is stored (`mark_reviewed`, called where `POST /v1/feedback` stores one); classifying the ticket
-again updates the prediction but does not bring a reviewed one back.
+ticket and committed before the API replies (its own SQLite file with WAL + `synchronous=FULL`, or the
+shared `TRIAGE_DATABASE_URL` database: an answered ticket's prediction survives kill -9). A prediction
+leaves the review queue once a review of that ticket and field is stored (`mark_reviewed`, called where
+`POST /v1/feedback` stores one); classifying the ticket again updates the prediction but does not bring
+a reviewed one back.
 
 Per ticket it also keeps what the console's escalation-quality page counts: the completeness score and
 missing items, the escalating agent and `info_requested` when the helpdesk sends them.
@@ -17,8 +18,6 @@ All SQL of this store is in this module, so it can move behind another database 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,41 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from triage._data import parse_datetime
+from triage._db import Database, describe
 from triage._history_store import iso
-from triage.errors import DataError
+from triage.errors import DatabaseError, DataError
 from triage.results import TicketResult, head_outputs
 
-SCHEMA_VERSION = 1
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS predicted_tickets (  -- one row per ticket: its latest classification
-    ticket_id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,        -- the ticket's time (unix seconds, UTC); its arrival when it had none
-    served_at REAL NOT NULL,
-    model_version TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    language TEXT,
-    module TEXT,                     -- best guess (the answer, else the top candidate), for the queue filters
-    owner TEXT,
-    agent TEXT,                      -- who escalated it, when the helpdesk sends `agent`
-    info_requested INTEGER,          -- contract §1: L3 sent it back asking for more; NULL when not sent
-    completeness TEXT                -- JSON {score, ready_for_l3, missing}; NULL without a scorer
-);
-CREATE INDEX IF NOT EXISTS predicted_tickets_created ON predicted_tickets (created_at);
-CREATE TABLE IF NOT EXISTS predictions (        -- one row per (ticket, head)
-    ticket_id TEXT NOT NULL,
-    field TEXT NOT NULL,             -- module, owner, or a label head's name (as POST /v1/feedback names it)
-    value TEXT,                      -- NULL when the head abstained
-    confidence REAL NOT NULL,
-    abstained INTEGER NOT NULL,
-    top TEXT NOT NULL,               -- JSON [{value, p}]
-    evidence TEXT,                   -- JSON {tickets, terms}, module and owner only
-    detail TEXT,                     -- JSON: owners, level, note (module / owner)
-    reviewed_at REAL,                -- set once a review of this ticket and field is stored
-    reviewer TEXT,
-    PRIMARY KEY (ticket_id, field)
-);
-CREATE INDEX IF NOT EXISTS predictions_queue ON predictions (field, reviewed_at, abstained, confidence);
-"""
 _UPSERT_TICKET = """
 INSERT INTO predicted_tickets (ticket_id, created_at, served_at, model_version, subject, language, module, owner,
                                agent, info_requested, completeness)
@@ -171,23 +140,12 @@ class PredictionStore:
     """The service's served predictions and their review state; safe to share between threads."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()
+        self.path = path if "://" in str(path) else Path(path)  # a SQLite file, or a database URL
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            found = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-            if found > SCHEMA_VERSION:
-                self._db.close()
-                raise DataError(f"prediction store schema {found} was written by a newer triage (this one reads "
-                                f"up to {SCHEMA_VERSION}); upgrade triage", file=str(self.path))
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except (OSError, sqlite3.DatabaseError) as exc:
+            self._db = Database(self.path)
+        except DatabaseError as exc:
             raise DataError(f"cannot open the prediction store ({exc}); is it a triage predictions database?",
-                            file=str(self.path)) from exc
+                            file=describe(self.path)) from exc
 
     # --- writing -------------------------------------------------------------------------------
     def record(self, tickets: Sequence[Mapping[str, Any]], results: Sequence[TicketResult],
@@ -213,26 +171,24 @@ class PredictionStore:
                              json.dumps(out["top"], ensure_ascii=False),
                              None if evidence is None else json.dumps(evidence, ensure_ascii=False),
                              json.dumps(extra, ensure_ascii=False)))
-        with self._lock, self._db:
+        with self._db.transaction():
             self._db.executemany(_UPSERT_TICKET, ticket_rows)
             self._db.executemany(_UPSERT_PREDICTION, rows)
 
     def mark_reviewed(self, ticket_id: str, field: str, reviewer: str, now: float | None = None) -> bool:
         """A review of (ticket, field) is stored: it leaves the queue. False when it was not in the store."""
-        with self._lock, self._db:
-            cur = self._db.execute("UPDATE predictions SET reviewed_at = ?, reviewer = ? WHERE ticket_id = ? AND "
-                                   "field = ? AND reviewed_at IS NULL",
-                                   (time.time() if now is None else now, reviewer, ticket_id, field))
+        cur = self._db.execute("UPDATE predictions SET reviewed_at = ?, reviewer = ? WHERE ticket_id = ? AND "
+                               "field = ? AND reviewed_at IS NULL",
+                               (time.time() if now is None else now, reviewer, ticket_id, field))
         return cur.rowcount > 0
 
     def mark_all_reviewed(self, reviews: Iterable[tuple[str, str, str]]) -> int:
         """(ticket_id, field, reviewer) of reviews stored elsewhere (a feedback store older than this one)."""
         now = time.time()
-        with self._lock, self._db:
-            cur = self._db.executemany("UPDATE predictions SET reviewed_at = ?, reviewer = ? WHERE ticket_id = ? "
+        changed = self._db.executemany("UPDATE predictions SET reviewed_at = ?, reviewer = ? WHERE ticket_id = ? "
                                        "AND field = ? AND reviewed_at IS NULL",
                                        [(now, reviewer, tid, field) for tid, field, reviewer in reviews])
-        return max(cur.rowcount, 0)
+        return max(changed, 0)
 
     # --- reading -------------------------------------------------------------------------------
     def queue(self, which: QueueFilter, limit: int = 50, offset: int = 0) -> list[Pending]:
@@ -241,8 +197,7 @@ class PredictionStore:
         sql = (f"SELECT {', '.join(_QUEUE_COLUMNS)} FROM predictions p JOIN predicted_tickets t USING (ticket_id) "
                f"WHERE {where} ORDER BY p.abstained DESC, p.confidence ASC, t.created_at ASC, p.ticket_id "
                "LIMIT ? OFFSET ?")
-        with self._lock:
-            found = self._db.execute(sql, [*params, limit, offset]).fetchall()
+        found = self._db.execute(sql, [*params, limit, offset])
         return [Pending(tid, field, value, float(conf), bool(abst), json.loads(top),
                         json.loads(evidence) if evidence else None, json.loads(detail) if detail else {},
                         subject, iso(created), iso(served), version, module, owner)
@@ -251,25 +206,21 @@ class PredictionStore:
 
     def pending(self, which: QueueFilter) -> int:
         where, params = which.where()
-        with self._lock:
-            row = self._db.execute(f"SELECT COUNT(*) FROM predictions p JOIN predicted_tickets t USING (ticket_id) "
-                                   f"WHERE {where}", params).fetchone()
+        row = self._db.execute(f"SELECT COUNT(*) FROM predictions p JOIN predicted_tickets t USING (ticket_id) "
+                               f"WHERE {where}", params).fetchone()
         return int(row[0])
 
     def pending_by_field(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute("SELECT field, COUNT(*) FROM predictions WHERE reviewed_at IS NULL "
-                                    "GROUP BY field ORDER BY field").fetchall()
+        rows = self._db.execute("SELECT field, COUNT(*) FROM predictions WHERE reviewed_at IS NULL "
+                                "GROUP BY field ORDER BY field")
         return {str(f): int(n) for f, n in rows}
 
     def choices(self, column: str) -> list[str]:
         """Distinct best-guess modules or owners of tickets with something pending, for the filter pickers."""
         if column not in ("module", "owner"):
             raise ValueError(column)
-        with self._lock:
-            rows = self._db.execute(f"SELECT DISTINCT t.{column} FROM predicted_tickets t JOIN predictions p "
-                                    f"USING (ticket_id) WHERE p.reviewed_at IS NULL AND t.{column} IS NOT NULL "
-                                    f"ORDER BY 1").fetchall()
+        rows = self._db.execute(f"SELECT DISTINCT t.{column} FROM predicted_tickets t JOIN predictions p "
+                                f"USING (ticket_id) WHERE p.reviewed_at IS NULL AND t.{column} IS NOT NULL ORDER BY 1")
         return [str(r[0]) for r in rows]
 
     def escalations(self, since: float | None = None) -> list[dict[str, Any]]:
@@ -279,8 +230,7 @@ class PredictionStore:
         params: list[Any] = []
         if since is not None:
             sql, params = sql + " AND created_at >= ?", [since]
-        with self._lock:
-            found = self._db.execute(sql + " ORDER BY created_at", params).fetchall()
+        found = self._db.execute(sql + " ORDER BY created_at", params)
         out = []
         for tid, created, module, owner, agent, info, comp in found:
             c = json.loads(comp)
@@ -290,12 +240,10 @@ class PredictionStore:
         return out
 
     def __len__(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM predicted_tickets").fetchone()[0])
+        return int(self._db.execute("SELECT COUNT(*) FROM predicted_tickets").fetchone()[0])
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._db.close()
 
 
 def open_predictions(path: str | Path) -> PredictionStore:

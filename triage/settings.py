@@ -59,6 +59,12 @@ class Settings(BaseSettings):
                                         "(the review queue); default predictions.sqlite beside TRIAGE_FEEDBACK_DB.")
     history_db: Path | None = Field(None, description="Live ticket history (SQLite) the service appends to; "
                                     "default <model_dir>.history.sqlite beside the bundle.")
+    database_url: str | None = Field(None, description="Where the ticket history, reviews, incidents, the review "
+                                     "queue and integration deliveries live (contract §8): sqlite:///PATH or "
+                                     "postgresql://USER[:PASSWORD]@HOST:PORT/DB, shared by several replicas; "
+                                     "overrides the *_DB files. Unset: each store in its own SQLite file.")
+    catch_up_seconds: float = Field(0.5, gt=0, le=60, description="With TRIAGE_DATABASE_URL, how often the service "
+                                    "takes in tickets other replicas stored (so they are found within ~1 s).")
     similar_top_k: int = Field(5, ge=0, le=50, description="Earlier similar tickets per result.")
     spike_window_minutes: float = Field(60, gt=0, le=7 * 24 * 60, description="Sliding window of spike counts.")
     spike_alpha: float = Field(1e-3, gt=0, lt=1, description="Poisson tail probability below which it is a spike.")
@@ -130,6 +136,36 @@ class Settings(BaseSettings):
     @property
     def predictions_path(self) -> Path:
         return self.predictions_db or self.feedback_db.with_name("predictions.sqlite")
+
+    # Where each store lives: the shared database when TRIAGE_DATABASE_URL is set, else its own file.
+    @property
+    def history_target(self) -> str | Path | None:
+        return self.database_url or self.history_db
+
+    @property
+    def feedback_target(self) -> str | Path:
+        return self.database_url or self.feedback_db
+
+    @property
+    def predictions_target(self) -> str | Path:
+        return self.database_url or self.predictions_path
+
+    @property
+    def deliveries_target(self) -> str | Path:
+        return self.database_url or self.deliveries_db
+
+    def stored(self, own_file: Path) -> bool:
+        """Whether a store may already hold something: its own file exists, or the shared database is set."""
+        return self.database_url is not None or own_file.is_file()
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from triage._db import check_url  # SQLAlchemy only when a URL is set
+
+        return check_url(value.strip())
 
     @field_validator("alert_timezone")
     @classmethod

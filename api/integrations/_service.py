@@ -34,7 +34,7 @@ class Integrations:
             s = state.settings
             mappings = load_mappings(s.integrations_config)
             out = writers(s, mappings)
-            store = DeliveryStore(s.deliveries_db)
+            store = DeliveryStore(s.deliveries_target)
             worker = DeliveryWorker(state, store, mappings, out, lambda: _feedback(state))
             worker.start()
             state.integrations = cls(store, mappings, out, worker)
@@ -44,7 +44,7 @@ class Integrations:
     def wanted(state: ServiceState) -> bool:
         """At start-up: deliveries wait in the store (resume them), or a helpdesk is configured for write-back."""
         s = state.settings
-        return s.deliveries_db.is_file() or bool(s.zammad_url or s.jira_url or s.znuny_url)
+        return s.stored(s.deliveries_db) or bool(s.zammad_url or s.jira_url or s.znuny_url)
 
     def close(self) -> None:
         self.worker.stop()
@@ -55,5 +55,5 @@ def _feedback(state: ServiceState) -> FeedbackStore:
     """The review store, opened on the first learned review (as `POST /v1/feedback` opens it)."""
     with state.lock:
         if state.feedback is None:
-            state.feedback = open_feedback(state.settings.feedback_db)
+            state.feedback = open_feedback(state.settings.feedback_target)
         return state.feedback

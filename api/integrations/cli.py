@@ -35,10 +35,10 @@ def deliveries(
     if state is not None and state not in STATES:
         raise typer.BadParameter(f"choose from {', '.join(STATES)}", param_hint="--state")
     settings = cli_settings()
-    if not settings.deliveries_db.is_file():
+    if not settings.stored(settings.deliveries_db):
         raise TriageError(f"no delivery store at {settings.deliveries_db}: no webhook has arrived yet, or "
                           "TRIAGE_DELIVERIES_DB points elsewhere than the service's")
-    store = DeliveryStore(settings.deliveries_db)
+    store = DeliveryStore(settings.deliveries_target)
     try:
         if retry:
             n = store.retry(ids or None)

@@ -201,12 +201,13 @@ def test_history_file_carries_a_schema_version(tmp_path: Path) -> None:
     """A history written by a newer triage is refused by name, not misread; ours is stamped on open."""
     import sqlite3
 
-    from triage._history_store import SCHEMA_VERSION, connect
+    from triage._db import SQLITE_STAMP
+    from triage._history_store import connect
 
     path = tmp_path / "history.sqlite"
     connect(path).close()
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(HistoryError, match="newer than this triage reads"):
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SQLITE_STAMP
+        db.execute(f"PRAGMA user_version = {SQLITE_STAMP + 1}")
+    with pytest.raises(HistoryError, match="written by a newer triage"):
         connect(path)
