@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,6 +18,7 @@ from triage.errors import BundleError, DataError, EmbedderError, TriageError
 
 console = Console(stderr=True, soft_wrap=True)  # paths in messages must stay copyable
 F = TypeVar("F", bound=Callable[..., Any])
+_SECRET = re.compile(r"URL|TOKEN|SECRET|PASSWORD|KEY")  # settings whose value is never printed back
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="YAML column mapping for a foreign export.")]
 ModelOpt = Annotated[str, typer.Option("--model", help="Model: a bundle directory written by `triage train`, "
@@ -47,7 +49,8 @@ def exits(func: F) -> F:
         except ValidationError as exc:  # a TRIAGE_* setting out of range, reported by name
             for err in exc.errors():
                 name = "TRIAGE_" + "_".join(str(p) for p in err["loc"]).upper()
-                error(f"setting {name}={err.get('input')!r}: {err['msg']}")
+                shown = "" if _SECRET.search(name) else f"={err.get('input')!r}"  # a URL may carry a password
+                error(f"setting {name}{shown}: {err['msg']}")
             raise typer.Exit(2) from exc
         except BackendError as exc:
             error(str(exc))

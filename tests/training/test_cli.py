@@ -84,3 +84,12 @@ def test_invalid_setting_fails_at_start(tmp_path: Path, value: str) -> None:
     res = run_cli("train", "--data", str(data), "--target", "category", "--out", str(tmp_path / "m"),
                   env={"TRIAGE_MAX_TOKENS": value})
     assert res.returncode == 2 and "TRIAGE_MAX_TOKENS" in res.stderr
+
+
+def test_a_bad_database_url_is_named_without_printing_its_password(tmp_path: Path) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text("subject,category\na,x\n", encoding="utf-8")
+    res = run_cli("train", "--data", str(data), "--target", "category", "--out", str(tmp_path / "m"),
+                  env={"TRIAGE_DATABASE_URL": "postgresql://triage:s3cr3t-pw@/nohost"})
+    assert res.returncode == 2 and "TRIAGE_DATABASE_URL" in res.stderr and "needs a host" in res.stderr
+    assert "s3cr3t-pw" not in res.stderr + res.stdout
