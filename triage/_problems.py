@@ -97,9 +97,21 @@ class ProblemSet:
                 "tickets_in_problems": int(sum(sizes)), "largest": max(sizes) if sizes else 0}
 
 
+MIN_LINKS = 10  # linked pairs before the team's own duplicate links set the threshold
+
+
+def link_threshold(vectors: np.ndarray, pairs: Sequence[tuple[int, int]], percentile: float = 10.0) -> float | None:
+    """The cosine that all but `percentile`% of the team's linked duplicate pairs reach, or None with too few."""
+    if len(pairs) < MIN_LINKS:
+        return None
+    a, b = np.asarray(pairs).T
+    sims = np.sum(vectors[a] * vectors[b], axis=1)
+    return float(np.percentile(sims, percentile))
+
+
 def fit_problems(vectors: np.ndarray, subjects: Sequence[str], modules: Sequence[str | None],
                  answers: Sequence[str | None], created: Sequence[float], *, threshold: float = 0.9,
-                 min_size: int = 3) -> tuple[ProblemSet, list[int | None]]:
+                 min_size: int = 3, linkage: str = "average") -> tuple[ProblemSet, list[int | None]]:
     """Cluster tickets into problems; returns them and each ticket's problem id (None: no known problem)."""
     from sklearn.cluster import AgglomerativeClustering
 
@@ -107,7 +119,7 @@ def fit_problems(vectors: np.ndarray, subjects: Sequence[str], modules: Sequence
     if n < min_size:
         return ProblemSet([], np.zeros((0, vectors.shape[1]), np.float32), threshold), [None] * n
     sample = np.argsort(np.asarray(created))[-CLUSTER_SAMPLE:] if n > CLUSTER_SAMPLE else np.arange(n)
-    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage="average",
+    model = AgglomerativeClustering(n_clusters=None, metric="cosine", linkage=linkage,
                                     distance_threshold=max(0.0, 1.0 - threshold))  # float noise: cos 1+1e-7
     labels = model.fit_predict(vectors[sample])
     groups = [sample[labels == c] for c, count in Counter(labels).items() if count >= min_size]
@@ -124,18 +136,31 @@ def fit_problems(vectors: np.ndarray, subjects: Sequence[str], modules: Sequence
         for j, (r, best) in enumerate(zip(rest, sims.argmax(axis=1), strict=True)):
             if sims[j, best] >= threshold:
                 assigned[int(r)] = int(best) + 1
+    used: set[str] = set()  # titles already given, so no two problems share one
     problems = [_describe(pid, np.asarray([i for i, a in enumerate(assigned) if a == pid]), vectors, centroids[pid - 1],
-                          subjects, modules, answers, created) for pid in range(1, len(groups) + 1)]
+                          subjects, modules, answers, created, used) for pid in range(1, len(groups) + 1)]
     return ProblemSet(problems, matrix, threshold), assigned
 
 
+def _title(pid: int, members: np.ndarray, vectors: np.ndarray, centroid: np.ndarray, subjects: Sequence[str],
+           used: set[str]) -> str:
+    """The subject of the member nearest the centroid that no bigger problem has taken; else numbered."""
+    order = members[np.argsort(-(vectors[members] @ centroid), kind="stable")]
+    candidates = [(subjects[i] or "").strip()[:200] for i in order]
+    title = next((t for t in candidates if t and t.casefold() not in used), None)
+    if title is None:
+        title = f"{candidates[0] or 'problem'} (P-{pid})"
+    used.add(title.casefold())
+    return title
+
+
 def _describe(pid: int, members: np.ndarray, vectors: np.ndarray, centroid: np.ndarray, subjects: Sequence[str],
-              modules: Sequence[str | None], answers: Sequence[str | None], created: Sequence[float]) -> Problem:
-    medoid = int(members[np.argmax(vectors[members] @ centroid)])
+              modules: Sequence[str | None], answers: Sequence[str | None], created: Sequence[float],
+              used: set[str]) -> Problem:
     module_votes = Counter(m for m in (modules[i] for i in members) if m)
     answer_votes = Counter(a for a in (answers[i] for i in members) if a)
     times = [created[i] for i in members]
-    return Problem(id=pid, title=(subjects[medoid] or "").strip()[:200] or f"problem {pid}", size=len(members),
+    return Problem(id=pid, title=_title(pid, members, vectors, centroid, subjects, used), size=len(members),
                    module=module_votes.most_common(1)[0][0] if module_votes else None,
                    answer=answer_votes.most_common(1)[0][0] if answer_votes else None,
                    first_seen=float(min(times)), last_seen=float(max(times)))

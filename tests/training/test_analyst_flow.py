@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-
 from mlflow import MlflowClient
 
 
