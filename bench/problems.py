@@ -57,7 +57,7 @@ def components(ids: list[str], pairs: list[tuple[str, str]]) -> np.ndarray:
     return np.array([roots[find(i)] for i in ids])
 
 
-def datasets() -> dict[str, tuple[list[str], list[str], np.ndarray, list[tuple[int, int]]]]:
+def datasets(skip_hadoop: bool = False) -> dict[str, tuple[list[str], list[str], np.ndarray, list[tuple[int, int]]]]:
     """name -> (texts, subjects, gold groups, links as row pairs, in time order)."""
     out = {}
     raw = pd.read_csv(shared_datasets() / "rutube-support-ru" / "cases.csv", dtype=str)
@@ -71,6 +71,8 @@ def datasets() -> dict[str, tuple[list[str], list[str], np.ndarray, list[tuple[i
     dup = [(a, str(b)) for a, b in zip(ids, demo["duplicate_of"], strict=True) if isinstance(b, str) and b.strip()]
     gold = components(ids, dup)
     out["demo (duplicate_of; illustrative)"] = (demo["text"].tolist(), demo["subject"].tolist(), gold, _pairs(gold))
+    if skip_hadoop:
+        return out
     df = load_tickets([shared_datasets() / "hadoop-duplicates" / "hadoop_bugs.csv"], HADOOP)
     df = df.sort_values("created_at", kind="stable").reset_index(drop=True)
     link = pd.read_csv(shared_datasets() / "hadoop-duplicates" / "hadoop_bugs-combined.csv", dtype=str)
@@ -91,13 +93,15 @@ def _pairs(gold: np.ndarray) -> list[tuple[int, int]]:
     return out
 
 
-def pairwise(pred: np.ndarray, gold: np.ndarray) -> dict[str, float]:
+def pairwise(pred: np.ndarray, gold: np.ndarray, later_from: int = 0) -> dict[str, float]:
+    """Pairwise P/R/F1 over pairs whose later ticket is at row `later_from` or after (so links a rule was
+    given, all among earlier rows, are not scored), and the ARI over all tickets."""
     def together(labels: np.ndarray) -> set[tuple[int, int]]:
         out: set[tuple[int, int]] = set()
         for g in np.unique(labels):
             rows = np.flatnonzero(labels == g)
             if len(rows) > 1:
-                out.update((int(a), int(b)) for i, a in enumerate(rows) for b in rows[i + 1:])
+                out.update((int(a), int(b)) for i, a in enumerate(rows) for b in rows[i + 1:] if b >= later_from)
         return out
 
     p, g = together(pred), together(gold)
@@ -110,17 +114,18 @@ def pairwise(pred: np.ndarray, gold: np.ndarray) -> dict[str, float]:
 
 
 def run_rule(dense: np.ndarray, subjects: list[str], gold: np.ndarray, threshold: float, linkage: str,
-             min_size: int) -> dict[str, Any]:
+             min_size: int, links: list[tuple[int, int]]) -> dict[str, Any]:
     n = len(dense)
     problems, assigned = fit_problems(dense, subjects, [None] * n, [None] * n, list(range(n)), threshold=threshold,
-                                      min_size=min_size, linkage=linkage)
+                                      min_size=min_size, linkage=linkage, links=links)
     pred = np.array([a if a is not None else -(i + 1) for i, a in enumerate(assigned)])
     largest_gold = np.bincount(gold).argmax()
     members = pred[gold == largest_gold]
     best_share = float(np.max(np.unique(members[members > 0], return_counts=True)[1]) / len(members)) \
         if (members > 0).any() else 0.0
     titles = [p.title for p in problems.problems]
-    return {"threshold": round(threshold, 4), "linkage": linkage, "min_size": min_size, **pairwise(pred, gold),
+    return {"threshold": round(threshold, 4), "linkage": linkage, "min_size": min_size,
+            **pairwise(pred, gold, n // 2),
             "problems": len(problems), "largest": max((p.size for p in problems.problems), default=0),
             "largest_gold_group": int((gold == largest_gold).sum()),
             "largest_gold_in_one_problem": round(best_share, 4),
@@ -130,13 +135,14 @@ def run_rule(dense: np.ndarray, subjects: list[str], gold: np.ndarray, threshold
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("bench/results/problems.json"))
+    ap.add_argument("--skip-hadoop", action="store_true", help="leave out Hadoop (2,503 issues to embed: slowest)")
     args = ap.parse_args()
     require_datasets("rutube-support-ru", "hadoop-duplicates")
     settings = Settings()
     emb = CachedEmbedder(load_embedder("e5-small", cache_dir=settings.cache_dir, max_tokens=settings.max_tokens),
                          settings.cache_dir / "embeddings.sqlite")
     results: list[dict[str, Any]] = []
-    for name, (texts, subjects, gold, links) in datasets().items():
+    for name, (texts, subjects, gold, links) in datasets(args.skip_hadoop).items():
         dense = emb.encode(texts, kind="query", progress=True)
         half = len(dense) // 2
         earlier = [(a, b) for a, b in links if b < half]  # links among the earlier half of the tickets only
@@ -146,11 +152,14 @@ def main() -> None:
             t = link_threshold(dense, earlier, percentile=pct)
             if t is not None:
                 rules[f"links p{pct}"] = t
-        for rule, threshold in rules.items():
+        variants = [(rule, t, []) for rule, t in rules.items()]
+        variants += [(f"team links (earlier half) + {rule}", rules[rule], earlier)
+                     for rule in ("random pairs q0.999", "random pairs q0.99")]
+        for rule, threshold, given in variants:
             for linkage in ("average", "complete"):
                 for min_size in (2, 3):
                     t0 = time.perf_counter()
-                    m = run_rule(dense, subjects, gold, threshold, linkage, min_size)
+                    m = run_rule(dense, subjects, gold, threshold, linkage, min_size, given)
                     m.update(dataset=name, rule=rule, seconds=round(time.perf_counter() - t0, 2),
                              links_used=len(earlier))
                     results.append(m)

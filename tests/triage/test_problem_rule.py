@@ -45,3 +45,17 @@ def test_link_threshold_reads_the_linked_pairs() -> None:
     sims = [float(vecs[a] @ vecs[b]) for a, b in pairs]
     assert t is not None and min(sims) <= t <= np.median(sims)
     assert t > float(vecs[0] @ vecs[8])  # well above two different outages
+
+
+def test_linked_tickets_form_one_problem_however_they_are_worded() -> None:
+    # an outage told five ways (far apart in the embedding) that the team linked with duplicate_of
+    rng = np.random.default_rng(4)
+    vecs = rng.normal(size=(12, 16)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    subjects = [f"s{i}" for i in range(12)]
+    args = (subjects, [None] * 12, [None] * 12, list(range(12)))
+    alone, assigned = fit_problems(vecs, *args, threshold=0.9)
+    assert len(alone) == 0
+    linked, assigned = fit_problems(vecs, *args, threshold=0.9, links=[(1, 0), (2, 0), (3, 1), (4, 0)])
+    assert len(linked) == 1 and linked.problems[0].size == 5
+    assert {assigned[i] for i in range(5)} == {1} and all(assigned[i] is None for i in range(5, 12))
