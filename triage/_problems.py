@@ -137,8 +137,8 @@ def fit_problems(vectors: np.ndarray, subjects: Sequence[str], modules: Sequence
     for pid, members in enumerate(groups, 1):
         for m in members:
             assigned[int(m)] = pid
-    rest = np.asarray([i for i, a in enumerate(assigned) if a is None], dtype=int)
-    if len(rest) and len(groups):  # tickets in no problem join the nearest one if close enough, as served ones do
+    rest = np.setdiff1d(np.flatnonzero(~taken), sample)
+    if len(rest) and len(groups):  # tickets outside the clustered sample join a problem if close enough
         sims = vectors[rest] @ matrix.T
         for j, (r, best) in enumerate(zip(rest, sims.argmax(axis=1), strict=True)):
             if sims[j, best] >= threshold:
