@@ -67,7 +67,7 @@ def test_tuned_label_embedder_travels_with_the_bundle(tmp_path: Path, cache_dir:
     assert facts["used"] and "+setfit-" in facts["id"] and 0 < facts["tuned_on"] < len(small)
     folder = result.bundle / "label_embedder"
     assert (folder / "onnx" / "model.onnx").is_file() and not (folder / "model.safetensors").exists()
-    head = manifest["heads"]["category"]
+    head = json.loads((result.bundle / "manifest.json").read_text(encoding="utf-8"))["heads"]["category"]
     assert head["embeddings"] in ("base", "tuned") and {r["embeddings"] for r in head["search"]} == {"base", "tuned"}
     if head["embeddings"] == "tuned":  # calibrated only on the tickets the tuning never saw
         assert head["calibrated_on"] < head["n_train"]
