@@ -140,6 +140,8 @@ def dev_mode_by_default(tmp_path_factory: pytest.TempPathFactory):  # type: igno
         mp.setenv("TRIAGE_PREDICTIONS_DB", str(tmp_path_factory.mktemp("predictions") / "predictions.sqlite"))
         # the default MLflow store and registry-model histories live under TRIAGE_HOME: never the user's own
         mp.setenv("TRIAGE_HOME", str(Path(os.environ.get("TMPDIR", "/tmp")) / f"triage-test-home-{os.getpid()}"))
+        # tuning an embedder for the label heads costs minutes; the tests of it ask for it by name
+        mp.setenv("TRIAGE_LABEL_TUNING", os.environ.get("TRIAGE_TEST_LABEL_TUNING", "off"))
         yield
 
 

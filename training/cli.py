@@ -44,9 +44,10 @@ def train(
                                                 "surest about, if it is right on at least half of them.")] = 0.3,
     test_size: Annotated[float, typer.Option(min=0.05, max=0.5, help="Held-out share for the metrics.")] = 0.2,
     mlflow: Annotated[bool, typer.Option(help="Log the run to MLflow.")] = True,
-    finetune: Annotated[bool, typer.Option(help="Contrastively fine-tune the embedder on the first target "
-                                           "(SetFit-style; minutes on CPU for a few thousand tickets; the "
-                                           "tuned model is stored in the bundle).")] = False,
+    finetune: Annotated[bool, typer.Option(help="Always tune an embedder for the label heads on the first "
+                                           "label target (SetFit-style, cross-fitted; TRIAGE_LABEL_TUNING=on). "
+                                           "Without it, TRIAGE_LABEL_TUNING decides (auto: when the data has "
+                                           "enough labelled tickets per class).")] = False,
     owners: Annotated[Path | None, typer.Option("--owners", help="Owners YAML (module -> owners, optional "
                                                 "on_duty), stored in the bundle: fills module.owners.")] = None,
     feedback: Annotated[str | None, typer.Option("--feedback", help="Reviewer feedback store (the service's "

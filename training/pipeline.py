@@ -19,6 +19,7 @@ from training._metrics import HeadScores, scores_metrics
 from training._module import apply_module_options, make_head, module_fit_kwargs
 from training._plots import plot_confusion, plot_risk_coverage
 from training.completeness import fit_completeness
+from training.label_tuning import LABEL_EMBEDDER, LabelTuning, fit_context, maybe_tune
 from training.options import TrainOptions  # also re-exported: `from training.pipeline import TrainOptions`
 from training.recurring import SEED, build_history_seed
 from triage._data import ColumnMapping, load_tickets
@@ -92,7 +93,7 @@ def split(df: pd.DataFrame, test_size: float, stratify_on: str | None, seed: int
 
 
 def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, opts: TrainOptions,
-             chosen: LabelHead | None = None) -> LabelHead:
+             chosen: LabelHead | None = None, tuning: LabelTuning | None = None) -> LabelHead:
     """Fit one head; with `chosen`, reuse its selected hyper-parameters instead of searching again."""
     mask = labelled(df.iloc[rows], target).to_numpy()
     rows = rows[mask]
@@ -100,7 +101,7 @@ def fit_head(feats: Features, df: pd.DataFrame, rows: np.ndarray, target: str, o
     if chosen is not None:
         head.set_params(alpha=chosen.alpha_, dense_weight=chosen.dense_weight_, **getattr(chosen, "selected_", {}))
     return head.fit(feats.subset(rows), df[target].iloc[rows].astype(str).str.strip().to_numpy(),
-                    **module_fit_kwargs(df, rows, target))
+                    **module_fit_kwargs(df, rows, target), **fit_context(tuning, len(df), rows, target))
 
 
 def head_scores(head: LabelHead, feats: Features, df: pd.DataFrame, rows: np.ndarray) -> HeadScores:
@@ -154,30 +155,32 @@ def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None,
     extra_dirs: dict[str, Path] = {}
     if opts.finetune and not targets:
         raise DataError("--finetune tunes the embedder on a label: give --target NAME")
-    if opts.finetune:
-        base, extra_dirs["embedder"] = finetune_embedder(base, df, train_idx, targets[0], settings, opts)
     cached = CachedEmbedder(base, settings.cache_dir / "embeddings.sqlite")
     feats = embed_all(cached, df["text"].tolist(), settings.batch_size)
     cached.close()
+    feats, tuning, tuning_facts = maybe_tune(base, feats, df, train_idx, targets, settings, opts.finetune, opts.seed)
+    if tuning is not None:
+        extra_dirs[LABEL_EMBEDDER] = tuning.folder
     plot_dir = Path(tempfile.mkdtemp(prefix="triage-plots-"))
     heads, metrics, plots, warnings = {}, {}, [], []
     for target in targets:
         console.print(f"[bold]Training[/] head '{target}'")
         try:
-            head = fit_head(feats, df, train_idx, target, opts)
+            head = fit_head(feats, df, train_idx, target, opts, tuning=tuning)
         except ValueError as exc:
             raise DataError(str(exc), field=target) from exc
         metrics[target], head_plots = evaluate_head(head, feats, df, test_idx, plot_dir)
         plots += head_plots
         if head.dropped_classes_ and head.slot == "label":  # module/owner: see training/_drift.py
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
-        heads[target] = fit_head(feats, df, np.arange(len(df)), target, opts, head) if opts.refit_full else head
+        heads[target] = (fit_head(feats, df, np.arange(len(df)), target, opts, head, tuning) if opts.refit_full
+                         else head)
     answers = [heads[t].abstain_.sentence(t) for t in targets]
     warnings += [a for t, a in zip(targets, answers, strict=True) if heads[t].abstain_.rule != "target"]
     console.print("[bold]Training[/] the completeness scorer")
     heads["completeness"], metrics["completeness"] = fit_completeness(feats, df, train_idx, test_idx, opts.refit_full)
     manifest = build_manifest(df, paths, base, settings, opts, targets, metrics, split_kind, warnings)
-    manifest["answers"] = answers
+    manifest["answers"], manifest["label_embedder"] = answers, tuning_facts
     module_extra.finish(manifest, heads, console)
     seed, manifest["history"] = build_history_seed(df, feats.dense, base.model_id, plot_dir, targets)
     bundle = write_bundle(out, heads, manifest,
@@ -217,27 +220,8 @@ def build_manifest(df: pd.DataFrame, paths: list[Path], embedder: Embedder, sett
 
 
 def embedder_spec(embedder: Embedder, settings: Settings, opts: TrainOptions) -> str:
-    """How `load_triage` finds the embedder again: in the bundle when fine-tuned."""
-    if opts.finetune:
-        return "bundle"
+    """How `load_triage` finds the shared embedder again (label tuning keeps its own, in `label_embedder/`)."""
     return "use-v3" if embedder.model_id.startswith("use-") else settings.embedder
-
-
-def finetune_embedder(base: Embedder, df: pd.DataFrame, train_idx: np.ndarray, target: str, settings: Settings,
-                      opts: TrainOptions) -> tuple[Embedder, Path]:
-    """Tune on the training split only, so the held-out metrics stay honest."""
-    from training.finetune import finetune, finetuned_id, load_finetuned
-
-    source = getattr(base, "source", None)
-    if source is None or not Path(source).is_dir():
-        raise DataError("--finetune needs a local sentence-transformers model (e5-small or a model folder)")
-    rows = train_idx[labelled(df.iloc[train_idx], target).to_numpy()]
-    texts = df["text"].iloc[rows].tolist()
-    labels = df[target].iloc[rows].astype(str).str.strip().tolist()
-    console.print(f"[bold]Fine-tuning[/] the embedder on {len(texts)} tickets labelled '{target}'")
-    out = Path(tempfile.mkdtemp(prefix="triage-finetuned-"))
-    finetune(Path(source), texts, labels, out, max_tokens=base.max_tokens, seed=opts.seed)
-    return load_finetuned(out, finetuned_id(base.model_id, texts, labels), base.max_tokens), out
 
 
 def log_to_mlflow(bundle: Path, manifest: dict[str, Any], opts: TrainOptions, settings: Settings,

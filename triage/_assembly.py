@@ -16,6 +16,7 @@ from kb_index import KBIndex
 from triage._bundle import check_embedder, check_versions, load_heads, read_manifest
 from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage._kb import open_kb
+from triage._onnx import ONNX_FILE, OnnxEmbedder
 from triage._recurring import recurring_from_settings
 from triage._registry import ResolvedModel, live_history_path, parse_ref, resolve_model
 from triage._triage import Triage
@@ -59,7 +60,8 @@ def open_triage(bundle: str | Path | ResolvedModel, settings: Settings, *, embed
                                          alerts=alerts) if history != "none" else None)
     triage = Triage(embedder, load_heads(bundle, manifest), manifest, kb=index, kb_top_k=settings.kb_top_k,
                     owners=bundle_owners(bundle, settings.owners_file),
-                    completeness_threshold=settings.completeness_threshold, recurring=recurring)
+                    completeness_threshold=settings.completeness_threshold, recurring=recurring,
+                    label_embedder=label_embedder(bundle, manifest))
     triage.bundle = bundle
     triage.registry = resolved.describe()
     try:
@@ -80,7 +82,8 @@ def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | Non
     resolved = resolve_model(bundle, Settings(cache_dir=cache_dir)) if parse_ref(bundle).is_registry else None
     bundle = resolved.path if resolved is not None else Path(bundle)
     manifest, embedder = _checked(bundle, embedder, cache_dir, progress)
-    triage = Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file))
+    triage = Triage(embedder, load_heads(bundle, manifest), manifest, owners=bundle_owners(bundle, owners_file),
+                    label_embedder=label_embedder(bundle, manifest))
     triage.bundle = bundle
     triage.registry = resolved.describe() if resolved is not None else None
     return triage
@@ -106,6 +109,18 @@ def _checked(bundle: Path, embedder: Embedder | None, cache_dir: Path,
                                      progress=progress, onnx=onnx)
     check_embedder(manifest, embedder.model_id, embedder.dim)
     return manifest, embedder
+
+
+def label_embedder(bundle: Path, manifest: dict[str, Any]) -> Embedder | None:
+    """The embedder a bundle tuned for its label heads (`triage train`'s label tuning), or None."""
+    info = manifest.get("label_embedder") or {}
+    if not info.get("used"):
+        return None
+    folder = Path(bundle) / str(info["folder"])
+    if not (folder / "onnx" / ONNX_FILE).is_file():
+        raise BundleError(f"{folder} holds no ONNX graph of the label embedder; the bundle is damaged: retrain it "
+                          "or restore it from MLflow")
+    return OnnxEmbedder(folder, model_id=str(info["id"]), prefixes=E5_PREFIXES, max_tokens=int(info["max_tokens"]))
 
 
 def _kb_for(kb: KBIndex | Path | None, embedder: Embedder, settings: Settings) -> KBIndex | None:

@@ -42,8 +42,10 @@ class Triage:
 
     def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any], *,
                  kb: KBIndex | None = None, kb_top_k: int = 3, owners: OwnersMap | None = None,
-                 completeness_threshold: float | None = None, recurring: Recurring | None = None) -> None:
+                 completeness_threshold: float | None = None, recurring: Recurring | None = None,
+                 label_embedder: Embedder | None = None) -> None:
         self.embedder = embedder
+        self.label_embedder = label_embedder  # tuned on the team's labels, read by the label heads only
         self.owners = owners
         self.heads = heads
         self.manifest = manifest
@@ -68,7 +70,9 @@ class Triage:
                  progress: bool = False) -> Features:
         texts = [ticket_text(t.get("subject"), t.get("body")) for t in tickets]
         dense = self.embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress)
-        return Features(texts, dense)
+        tuned = (self.label_embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress)
+                 if self.label_embedder is not None else None)
+        return Features(texts, dense, tuned=tuned)
 
     def classify(self, tickets: Sequence[Mapping[str, Any]], *, batch_size: int = 32,
                  progress: bool = False, record: bool = True) -> list[TicketResult]:

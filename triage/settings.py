@@ -132,6 +132,17 @@ class Settings(BaseSettings):
     telegram_language: str = Field("ru", pattern="^(ru|en)$", description="The bot's language where a message "
                                    "does not show one.")
     onnx: bool = Field(True, description="Run the default model with ONNX Runtime (~2x faster); 0 = PyTorch.")
+    # Tuning the embedder for the label heads at `triage train` (training/label_tuning.py; BENCHMARKS.md).
+    label_tuning: str = Field("auto", pattern="^(auto|on|off)$", description="SetFit-style tuning of an embedder "
+                              "for the label heads: auto = when the data has enough labelled tickets per class, and "
+                              "each head keeps it only if it measures better on tickets the tuning never saw.")
+    label_tuning_budget: float = Field(600, gt=0, le=24 * 3600, description="Seconds the tuning may run "
+                                       "(it stops at the first batch past it and keeps what it learned).")
+    label_tuning_share: float = Field(0.5, ge=0.2, le=0.8, description="Share of the labelled training tickets "
+                                      "the tuning sees; the rest judge and calibrate the heads.")
+    label_tuning_tokens: int = Field(128, ge=16, le=512, description="Window while tuning (serving keeps "
+                                     "TRIAGE_MAX_TOKENS).")
+    label_tuning_pairs: int = Field(4, ge=2, le=64, description="Contrastive pairs drawn per tuning ticket.")
 
     @property
     def predictions_path(self) -> Path:

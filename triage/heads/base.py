@@ -20,19 +20,24 @@ from triage.results import LabelResult, Slot
 class Features:
     texts: list[str]
     dense: np.ndarray  # (n, dim) unit vectors from the shared embedder
+    # the same tickets from the embedder tuned on the team's labels (bundles with a `label_embedder`), else None
+    tuned: np.ndarray | None = None
     # per-batch results heads can share (the TF-IDF block of heads fitted on the same texts)
     memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.texts) != len(self.dense):
             raise ValueError(f"{len(self.texts)} texts but {len(self.dense)} embeddings")
+        if self.tuned is not None and len(self.tuned) != len(self.texts):
+            raise ValueError(f"{len(self.texts)} texts but {len(self.tuned)} tuned embeddings")
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def subset(self, idx: np.ndarray | list[int]) -> Features:
         idx = np.asarray(idx)
-        return Features([self.texts[i] for i in idx], self.dense[idx])
+        return Features([self.texts[i] for i in idx], self.dense[idx],
+                        tuned=None if self.tuned is None else self.tuned[idx])
 
 
 @runtime_checkable

@@ -47,13 +47,20 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
     macro-F1 is chosen on the training data. Measured on real data, small
     sets want more regularisation and more weight on the embeddings, large
     ones less, so one fixed setting does not fit every team.
+
+    `embeddings` says which dense block the head reads when the features carry a second one tuned on
+    the team's labels (`Features.tuned`): "base", "tuned", or "auto" — both are tried in the search
+    and the better out-of-fold macro-F1 wins. Tuned embeddings are optimistic on the tickets they
+    were tuned on, so `fit(..., honest=mask)` names the rows the tuning never saw: the choice, the
+    temperature and the abstain threshold of a tuned head are measured on those rows only.
     """
 
     def __init__(self, target: str = "label", features: FeatureKind = "hybrid",
                  alpha: float | tuple[float, ...] = (1e-5, 1e-4),
                  dense_weight: float | tuple[float, ...] = (1.0, 2.0, 4.0), class_weight: str | None = "balanced",
                  target_precision: float = 0.9, cv: int = 5, top_k: int = 3, min_class_size: int = 3,
-                 max_features: int = 100_000, random_state: int = 0, min_coverage: float = MIN_COVERAGE) -> None:
+                 max_features: int = 100_000, random_state: int = 0, min_coverage: float = MIN_COVERAGE,
+                 embeddings: str = "auto") -> None:
         self.target = target
         self.features = features
         self.alpha = alpha
@@ -66,12 +73,31 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         self.max_features = max_features
         self.random_state = random_state
         self.min_coverage = min_coverage
+        self.embeddings = embeddings
 
     # --- features -----------------------------------------------------------------
     def _blocks(self, X: Features) -> tuple[Any, np.ndarray | None]:
         lexical = shared_transform(self.lexical_, X) if self.lexical_ is not None else None
-        dense = X.dense if self.features in ("dense", "hybrid") else None
-        return lexical, dense
+        return lexical, self._dense(X, getattr(self, "dense_source_", "base"))
+
+    def _dense(self, X: Features, source: str) -> np.ndarray | None:
+        if self.features not in ("dense", "hybrid"):
+            return None
+        if source != "tuned":
+            return X.dense
+        if X.tuned is None:
+            raise NotTrainedError(f"head '{self.target}' reads the embedder tuned on the team's labels, and these "
+                                  "features carry none: load the bundle with open_triage/load_triage, which "
+                                  "embed with its label_embedder too")
+        return X.tuned
+
+    def _sources(self, X: Features) -> list[str]:
+        """The dense blocks the search tries: the shared embedder's, the tuned one's, or both."""
+        if self.features == "lexical" or self.embeddings == "base" or X.tuned is None:
+            if self.embeddings == "tuned" and self.features != "lexical":
+                raise ValueError(f"head '{self.target}': embeddings='tuned' but the features carry no tuned block")
+            return ["base"]
+        return ["tuned"] if self.embeddings == "tuned" else ["base", "tuned"]
 
     @staticmethod
     def _join(lexical: Any, dense: np.ndarray | None, weight: float) -> Any:
@@ -95,13 +121,17 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
     # --- estimator contract -----------------------------------------------------------
     def fit(self, X: Features, y: Any, **context: Any) -> LabelHead:
         """The template every head follows; subclasses change the hooks (`_fit_features`, `_refine`)."""
+        honest = context.pop("honest", None)
         X, y, rows = self._learnable(X, y)
         y_idx = np.searchsorted(self.classes_, y)
+        fair = np.ones(len(y), bool) if honest is None else np.asarray(honest, dtype=bool)[rows]
         # The vocabulary and IDF see all training texts once (no labels involved), so the
         # out-of-fold models below only refit the linear layer: 5x faster than refitting n-grams per fold.
         self._fit_features(X)
-        matrix, oof = self._search(X, y_idx)
-        self._calibrate(self._refine(oof, X, y_idx, rows, **context), y_idx)
+        matrix, oof = self._search(X, y_idx, fair)
+        keep = fair if self.dense_source_ == "tuned" else np.ones(len(y), bool)  # calibrate where it is honest
+        self.calibrated_on_ = int(keep.sum())
+        self._calibrate(self._refine(oof, X, y_idx, rows, **context)[keep], y_idx[keep])
         self.n_train_ = len(y)
         self.model_ = self._new_model(self.alpha_).fit(matrix, y_idx)
         return self
@@ -142,20 +172,32 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         self.abstain_ = choose_abstention(conf, correct, self.target_precision, self.min_coverage)
         self.threshold_, self.oof_coverage_ = self.abstain_.threshold, self.abstain_.coverage
 
-    def _search(self, X: Features, y_idx: np.ndarray) -> tuple[Any, np.ndarray]:
-        """Pick (alpha, dense weight) by out-of-fold macro-F1; keep that pair's OOF for calibration."""
-        lexical, dense = self._blocks(X)
+    def _search(self, X: Features, y_idx: np.ndarray, fair: np.ndarray) -> tuple[Any, np.ndarray]:
+        """Pick (dense block, alpha, dense weight) by out-of-fold macro-F1; keep the winner's OOF for calibration.
+
+        With a tuned block in the running, every candidate is scored on the `fair` rows only (those the
+        tuning never saw), so the shared embedder and the tuned one are compared on the same tickets.
+        """
+        self.dense_source_ = "base"
+        lexical, _ = self._blocks(X)
+        sources = self._sources(X)
+        scored = fair if "tuned" in sources else np.ones(len(y_idx), bool)
         best: tuple[float, Any, np.ndarray] | None = None
         self.search_ = []
-        for alpha, weight in self._grid():
-            matrix = self._join(lexical, dense, weight)
-            oof = self._out_of_fold(matrix, y_idx, alpha)
-            score = float(f1_score(y_idx, oof.argmax(axis=1), average="macro"))
-            self.search_.append({"alpha": alpha, "dense_weight": weight, "oof_macro_f1": round(score, 4)})
-            if best is None or score > best[0]:
-                best = (score, matrix, oof)
-                self.alpha_, self.dense_weight_ = alpha, weight
+        for source in sources:
+            dense = self._dense(X, source)
+            for alpha, weight in self._grid():
+                matrix = self._join(lexical, dense, weight)
+                oof = self._out_of_fold(matrix, y_idx, alpha)
+                score = float(f1_score(y_idx[scored], oof[scored].argmax(axis=1), average="macro",
+                                       labels=np.arange(len(self.classes_)), zero_division=0))
+                self.search_.append({"embeddings": source, "alpha": alpha, "dense_weight": weight,
+                                     "oof_macro_f1": round(score, 4)})
+                if best is None or score > best[0]:
+                    best = (score, matrix, oof)
+                    self.alpha_, self.dense_weight_, self.dense_source_ = alpha, weight, source
         assert best is not None
+        self.selected_: dict[str, Any] = {"embeddings": self.dense_source_}  # a refit on more data keeps it
         return best[1], best[2]
 
     def _folds(self, y_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -205,5 +247,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
                 "threshold": round(float(self.threshold_), 6), "target_precision": self.target_precision,
                 "oof_coverage": round(float(self.oof_coverage_), 4), "temperature": self.temperature_,
                 "features": self.features, "alpha": self.alpha_, "dense_weight": self.dense_weight_,
+                "embeddings": getattr(self, "dense_source_", "base"),
+                "calibrated_on": getattr(self, "calibrated_on_", self.n_train_),
                 "search": self.search_, "n_train": self.n_train_, "dropped_classes": self.dropped_classes_,
                 "abstain": self.abstain_.as_dict() if hasattr(self, "abstain_") else None}

@@ -60,6 +60,7 @@ class ModuleHead(LabelHead):
                          class_weight=class_weight, target_precision=target_precision, cv=cv, top_k=top_k,
                          min_class_size=min_class_size, max_features=max_features, random_state=random_state,
                          min_coverage=min_coverage)
+        self.embeddings = "base"  # the neighbours and their evidence read the shared embedder's vectors
         self.knn_k = knn_k
         self.knn_tau = knn_tau
         self.knn_weight = knn_weight
