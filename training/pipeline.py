@@ -175,6 +175,7 @@ def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None,
             warnings.append(f"{target}: too few examples to learn {head.dropped_classes_}")
         heads[target] = (fit_head(feats, df, np.arange(len(df)), target, opts, head, tuning) if opts.refit_full
                          else head)
+    tuning_facts = drop_unused_tuning(heads, tuning, tuning_facts, extra_dirs)
     answers = [heads[t].abstain_.sentence(t) for t in targets]
     warnings += [a for t, a in zip(targets, answers, strict=True) if heads[t].abstain_.rule != "target"]
     console.print("[bold]Training[/] the completeness scorer")
@@ -192,6 +193,15 @@ def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None,
         manifest["mlflow"] = log_to_mlflow(bundle, manifest, opts, settings, plots, df, targets)
         update_manifest(bundle, {"mlflow": manifest["mlflow"]})
     return TrainResult(bundle, manifest, metrics, plots)
+
+
+def drop_unused_tuning(heads: dict[str, Any], tuning: LabelTuning | None, facts: dict[str, Any],
+                       extra_dirs: dict[str, Path]) -> dict[str, Any]:
+    """Leave the tuned embedder out of the bundle when no head chose it: serving would embed twice for nothing."""
+    if tuning is None or any(getattr(h, "dense_source_", None) == "tuned" for h in heads.values()):
+        return facts
+    shutil.rmtree(extra_dirs.pop(LABEL_EMBEDDER), ignore_errors=True)
+    return {**facts, "used": False, "reason": "no label head measured better on the tuned embeddings"}
 
 
 def build_manifest(df: pd.DataFrame, paths: list[Path], embedder: Embedder, settings: Settings,

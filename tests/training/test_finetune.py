@@ -64,14 +64,17 @@ def test_tuned_label_embedder_travels_with_the_bundle(tmp_path: Path, cache_dir:
     manifest = result.manifest
     assert manifest["embedder"]["spec"] == "e5-small"  # history, problems and the KB keep the shared model
     facts = manifest["label_embedder"]
-    assert facts["used"] and "+setfit-" in facts["id"] and 0 < facts["tuned_on"] < len(small)
     folder = result.bundle / "label_embedder"
-    assert (folder / "onnx" / "model.onnx").is_file() and not (folder / "model.safetensors").exists()
     head = json.loads((result.bundle / "manifest.json").read_text(encoding="utf-8"))["heads"]["category"]
     assert head["embeddings"] in ("base", "tuned")
     assert {r["embeddings"] for r in head["search"]} == {head["embeddings"]}  # the refit kept the chosen block
-    if head["embeddings"] == "tuned":  # calibrated only on the tickets the tuning never saw
-        assert head["calibrated_on"] < head["n_train"]
+    if head["embeddings"] == "base":  # no head chose the tuned block: the bundle does not carry (or run) it
+        assert not facts["used"] and not folder.exists()
+        assert load_triage(result.bundle, cache_dir=cache_dir).label_embedder is None
+        return
+    assert facts["used"] and "+setfit-" in facts["id"] and 0 < facts["tuned_on"] < len(small)
+    assert (folder / "onnx" / "model.onnx").is_file() and not (folder / "model.safetensors").exists()
+    assert head["calibrated_on"] < head["n_train"]  # calibrated only on the tickets the tuning never saw
     triage = load_triage(result.bundle, cache_dir=cache_dir)
     assert triage.label_embedder is not None and triage.label_embedder.model_id == facts["id"]
     text = "Не работает VPN, AnyConnect пишет login failed"
@@ -83,3 +86,21 @@ def test_tuned_label_embedder_travels_with_the_bundle(tmp_path: Path, cache_dir:
     [res] = triage.classify([{"subject": text}])
     assert res["labels"]["category"]["top"]
     json.dumps(res)
+
+
+def test_a_tuned_embedder_no_head_chose_is_left_out_of_the_bundle(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from training.label_tuning import LABEL_EMBEDDER
+    from training.pipeline import drop_unused_tuning
+
+    folder = tmp_path / "tuned"
+    folder.mkdir()
+    tuning = SimpleNamespace(folder=folder)
+    facts = {"used": True, "reason": "enough tickets"}
+    chose = {"category": SimpleNamespace(dense_source_="tuned"), "priority": SimpleNamespace(dense_source_="base")}
+    dirs = {LABEL_EMBEDDER: folder}
+    assert drop_unused_tuning(chose, tuning, facts, dirs) == facts and folder.is_dir()  # type: ignore[arg-type]
+    none = {"category": SimpleNamespace(dense_source_="base"), "completeness": SimpleNamespace()}
+    left = drop_unused_tuning(none, tuning, facts, dirs)  # type: ignore[arg-type]
+    assert not left["used"] and "no label head" in left["reason"] and not folder.exists() and not dirs
