@@ -42,6 +42,14 @@ class Settings(BaseSettings):
                                   "alias is looked up again on every reload (POST /v1/admin/reload, SIGHUP).")
     max_request_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one batch request.")
+    # Micro-batching (api/_batcher.py): concurrent requests share one model call.
+    microbatch_max_tickets: int = Field(64, ge=1, le=1024, description="Most tickets gathered into one model "
+                                        "call from concurrent requests (a larger batch request runs alone).")
+    microbatch_wait_ms: float = Field(4.0, ge=0, le=1000, description="How long an idle model waits for more "
+                                      "requests to join the first one; 0 = never wait (lowest latency alone).")
+    request_deadline_ms: int = Field(10_000, ge=1, le=600_000, description="A request not started by the model "
+                                     "within this long is answered 503 and not processed (the X-Triage-"
+                                     "Deadline-Ms header may ask for less).")
     kb_dir: Path | None = Field(None, description="KB index the API searches (built by `triage kb build`).")
     kb_top_k: int = Field(3, ge=0, le=50, description="Suggestions per ticket in /v1/classify.")
     qdrant_url: str | None = Field(None, description="A Qdrant server (e.g. http://qdrant:6333): selects the "
