@@ -85,14 +85,14 @@ def get_predictions(state: Annotated[ServiceState, Depends(get_state)]) -> Predi
         return state.predictions
 
 
-def get_deadline(x_triage_deadline_ms: Annotated[int | None, Header(
-        ge=1, le=600_000, description="How long this request may wait for the model, in ms (at most "
-        "TRIAGE_REQUEST_DEADLINE_MS); past it, a 503 and nothing is done.")] = None) -> int | None:
+def get_deadline(x_triage_deadline_ms: Annotated[int, Header(
+        ge=1, le=600_000, description="How long this request may wait for the model, in ms; the service "
+        "allows at most TRIAGE_REQUEST_DEADLINE_MS. Past it: a 503 and nothing is done.")] = 600_000) -> int:
     return x_triage_deadline_ms
 
 
 StateDep = Annotated[ServiceState, Depends(get_state)]
-DeadlineDep = Annotated[int | None, Depends(get_deadline)]
+DeadlineDep = Annotated[int, Depends(get_deadline)]
 TriageDep = Annotated[Triage, Depends(get_triage)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 FeedbackReaderDep = Annotated[FeedbackStore | None, Depends(read_feedback)]

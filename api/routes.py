@@ -27,7 +27,7 @@ router = APIRouter()
 
 
 def _classify(state: StateDep, tickets: list[TicketIn], predictions: PredictionStore,
-              deadline_ms: int | None) -> list[TicketResult]:
+              deadline_ms: int) -> list[TicketResult]:
     records = [t.model_dump() for t in tickets]
     results = state.batcher.classify(records, deadline_ms=deadline_ms)  # shares a model call (api/_batcher.py)
     for ticket, result in zip(tickets, results, strict=True):

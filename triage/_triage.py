@@ -67,8 +67,13 @@ class Triage:
     def features(self, tickets: Sequence[Mapping[str, Any]], batch_size: int = 32,
                  progress: bool = False) -> Features:
         texts = [ticket_text(t.get("subject"), t.get("body")) for t in tickets]
-        dense = self.embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress)
-        return Features(texts, dense)
+        flagged = getattr(self.embedder, "encode_flagged", None)  # ONNX: says what it cut, no second tokenising
+        if flagged is None:
+            return Features(texts, self.embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress))
+        dense, cut = flagged(texts, kind="query", batch_size=batch_size, progress=progress)
+        feats = Features(texts, dense)
+        feats.memo["truncated"] = cut
+        return feats
 
     def classify(self, tickets: Sequence[Mapping[str, Any]], *, batch_size: int = 32,
                  progress: bool = False, record: bool = True) -> list[TicketResult]:
@@ -110,7 +115,7 @@ class Triage:
         completeness = self.score_completeness(feats, languages)
         kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
-        cut = over_window(self.embedder, feats.texts)  # reported, never silent: the tail was not read
+        cut = feats.memo.get("truncated") or over_window(self.embedder, feats.texts)  # reported, never silent
         results: list[TicketResult] = []
         predictions: list[Prediction] = []
         for i, ticket in enumerate(tickets):

@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     telegram_language: str = Field("ru", pattern="^(ru|en)$", description="The bot's language where a message "
                                    "does not show one.")
     onnx: bool = Field(True, description="Run the default model with ONNX Runtime (~2x faster); 0 = PyTorch.")
+    int8: bool = Field(False, description="Run the default model's ONNX graph with int8 weights (dynamic, "
+                       "per-channel quantisation, made once beside the fp32 graph): faster, slightly different "
+                       "vectors; BENCHMARKS.md says by how much.")
+
+    @property
+    def onnx_graph(self) -> bool | str:
+        """What `load_embedder(onnx=...)` takes: False (PyTorch), True (fp32 ONNX) or "int8"."""
+        return ("int8" if self.int8 else True) if self.onnx else False
 
     @property
     def predictions_path(self) -> Path:
