@@ -69,12 +69,12 @@ def fresh(pool: list[dict[str, str]], tag: str) -> Callable[[int], dict[str, str
 
 
 def one_client(client: Client, ticket: Callable[[int], dict[str, str]], n: int) -> dict[str, float]:
-    times = []
+    times, errors = [], 0
     for i in range(n):
         t0 = time.perf_counter()
-        assert client.classify(ticket(i)) == 200
+        errors += client.classify(ticket(i)) != 200
         times.append(time.perf_counter() - t0)
-    return percentiles(times)
+    return {**percentiles(times), "errors": errors}
 
 
 def closed_loop(client: Client, ticket: Callable[[int], dict[str, str]], n: int, clients: int) -> float:
@@ -87,7 +87,9 @@ def closed_loop(client: Client, ticket: Callable[[int], dict[str, str]], n: int,
                 i = next(counter, None)
             if i is None:
                 return
-            assert client.classify(ticket(i)) == 200
+            status = client.classify(ticket(i))
+            if status != 200:
+                raise RuntimeError(f"a single-ticket request got {status}")
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
@@ -118,10 +120,11 @@ def measure_server(model: Path, kb: Path, pool: list[dict[str, str]], extra: dic
            "TRIAGE_LOG_LEVEL": "WARNING", "TRIAGE_KB_DIR": str(kb), "TRIAGE_HISTORY_DB": str(store / "history.sqlite"),
            "TRIAGE_FEEDBACK_DB": str(store / "feedback.sqlite"),
            "TRIAGE_DELIVERIES_DB": str(store / "deliveries.sqlite"),
+           "TRIAGE_REQUEST_DEADLINE_MS": str(args.deadline_ms),
            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"), **extra}
     out: dict[str, Any] = {"server_env": extra, "load_average_before": [round(x, 2) for x in os.getloadavg()]}
     with serve(model, env) as (url, _):
-        client = Client(url, KEYS["helpdesk"])
+        client = Client(url, KEYS["helpdesk"], timeout=args.deadline_ms / 1000 + 60)
         one_client(client, fresh(pool, f"{tag}-warm"), 10)
         out["one_client"] = one_client(client, fresh(pool, f"{tag}-one"), args.requests)
         print(tag, "one client", out["one_client"], flush=True)
@@ -207,6 +210,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=20)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--configs", nargs="*", default=list(CONFIGS))
+    ap.add_argument("--deadline-ms", type=int, default=10_000, help="TRIAGE_REQUEST_DEADLINE_MS of the servers "
+                    "(raise it on a busy box, where a batch of 8 real-length tickets can take seconds)")
     ap.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "microbatch.json")
     args = ap.parse_args()
     root = require_datasets("tickets-multilang", "hadoop-duplicates")
