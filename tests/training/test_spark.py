@@ -13,7 +13,7 @@ import pytest
 
 from .test_cli import run_cli
 
-ROWS = 80  # demo tickets after the training slice's 600, dated, in two created_at halves
+ROWS = 80  # real Hadoop issues (dated), not in the bundle's training data, in two created_at halves
 
 
 def _read(path: Path) -> list[dict]:  # type: ignore[type-arg]
@@ -25,32 +25,34 @@ def _without_history(result: dict) -> dict:  # type: ignore[type-arg]
 
 
 @pytest.mark.slow
-def test_spark_backfill_gives_predicts_lines(trained_bundle, tmp_path: Path, cache_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_spark_backfill_gives_predicts_lines(trained_bundle, hadoop_slice, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                             cache_dir: Path) -> None:
     pytest.importorskip("pyspark", reason="the spark extra is not installed: pip install 'triage[spark]'")
-    from ..conftest import DEMO
-
+    issues, _, mapping = hadoop_slice
     data = tmp_path / "backlog.csv"
-    pd.read_csv(DEMO / "tickets.csv", dtype=str, keep_default_na=False).iloc[600:600 + ROWS].to_csv(data, index=False)
+    pd.read_csv(issues, dtype=str, keep_default_na=False).head(ROWS).to_csv(data, index=False)
     env = {"TRIAGE_CACHE_DIR": str(cache_dir), "TRIAGE_MAX_TOKENS": "128"}
-    model = str(trained_bundle.bundle)
+    common = ["--model", str(trained_bundle.bundle), "--input", str(data), "--config", str(mapping)]
     outs = {}
     for name, extra in (("local", []), ("spark1", ["--engine", "spark", "--partitions", "1"]),
                         ("spark2", ["--engine", "spark", "--spark-master", "local[2]", "--partitions", "2"])):
         outs[name] = tmp_path / f"{name}.jsonl"
-        res = run_cli("predict", "--model", model, "--input", str(data), "--output", str(outs[name]), *extra,
-                      env=env, timeout=900)
+        res = run_cli("predict", *common, "--output", str(outs[name]), *extra, env=env, timeout=900)
         assert res.returncode == 0, res.stderr[-3000:]
     local, one, two = (_read(outs[n]) for n in ("local", "spark1", "spark2"))
     assert len(local) == ROWS and [r["ticket_id"] for r in one] == [r["ticket_id"] for r in local]
     assert one == local  # one partition: exactly single-process predict
     assert [_without_history(r) for r in two] == [_without_history(r) for r in local]
     half = ROWS // 2  # range partitions of the created_at order
-    assert two[:half] == local[:half]
-    trained = set(pd.read_csv(DEMO / "tickets.csv", dtype=str)["id"].iloc[:600])  # the bundle's training slice
-    second = {r["ticket_id"] for r in local[half:]}
-    seen_later = [s["ticket_id"] for r in two[half:] for s in r["recurring"]["similar"]]
-    assert set(seen_later) <= trained | second  # the training history or its own partition, nothing else
-    assert any(s in second for s in seen_later)  # and its own partition's earlier tickets really are seen
+    assert two[:half] == local[:half]  # the first range sees what predict saw
+    first, second = ({r["ticket_id"] for r in part} for part in (local[:half], local[half:]))
+
+    def similar(results: list[dict]) -> set[str]:  # type: ignore[type-arg]
+        return {s["ticket_id"] for r in results for s in r["recurring"]["similar"]}
+
+    assert similar(local[half:]) & first  # single-process: later tickets find earlier issues of the other half
+    assert not similar(two[half:]) & first  # the second range never sees the first (it ran at the same time)
+    assert similar(two[half:]) & second  # but does see its own earlier tickets
 
 
 def test_without_pyspark_the_spark_engine_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
