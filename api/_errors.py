@@ -80,7 +80,7 @@ async def triage_error(request: Request, exc: Exception) -> JSONResponse:
     status = getattr(exc, "status", None) or next((code for kind, code in STATUS if isinstance(exc, kind)), None)
     if status is None:
         raise exc
-    return JSONResponse(status_code=status, content={"detail": str(exc)})
+    return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=getattr(exc, "headers", None))
 
 
 def install(app: FastAPI) -> None:

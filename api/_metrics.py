@@ -46,7 +46,23 @@ class Metrics:
                                 "predictions in the rolling window", ["head"], registry=r)
         self.drifted = Gauge("triage_prediction_drift", "1 while the head's PSI is past TRIAGE_DRIFT_PSI_THRESHOLD",
                              ["head"], registry=r)
+        self.batch_requests = Histogram("triage_microbatch_requests", "Requests answered by one model call "
+                                        "(its count is the number of model calls)", buckets=(1, 2, 4, 8, 16, 32, 64),
+                                        registry=r)
+        self.batch_tickets = Histogram("triage_microbatch_tickets", "Tickets in one model call",
+                                       buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512), registry=r)
+        self.queue_wait = Histogram("triage_queue_wait_seconds", "From a request queued to its model call started",
+                                    buckets=LATENCY_BUCKETS, registry=r)
+        self.refused = Counter("triage_refused_total", "Requests answered 503 before the model started them",
+                               ["reason"], registry=r)
         self.drift: DriftMonitor | None = None
+
+    def observe_batch(self, requests: int, tickets: int, waits: Sequence[float]) -> None:
+        """One micro-batched model call: how many requests and tickets shared it, how long each waited."""
+        self.batch_requests.observe(requests)
+        self.batch_tickets.observe(tickets)
+        for wait in waits:
+            self.queue_wait.observe(wait)
 
     def watch_drift(self, manifest: dict[str, Any], settings: Any, alert: Any | None = None) -> None:
         """A fresh rolling window for the model now served (after start-up and every reload)."""

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, triage: Triage | None = None) -
             poll.cancel()
         if state.integrations is not None:
             state.integrations.close()
+        state.batcher.stop()  # the call in progress finishes; what still waits is refused with a 503
         if state.feedback is not None:
             state.feedback.close()
         if state.predictions is not None:

@@ -6,8 +6,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 
+from api._batcher import MicroBatcher
 from api._fairlock import FairLock
 from api._metrics import Metrics
 from triage import Settings, Triage
@@ -20,14 +21,19 @@ from triage.predictions import PredictionStore, open_predictions
 class ServiceState:
     settings: Settings
     triage: Triage | None = None
-    # One model call at a time: on a small box, parallel torch calls only fight for the same cores.
-    # First come, first served, so looping clients cannot overtake a waiting call (api/_fairlock.py).
+    # Every model call runs on the batcher's one thread, concurrent requests sharing a call (api/_batcher.py);
+    # it holds the fair lock around each call, so a hot reload that takes the lock waits its turn, no longer.
     lock: FairLock = field(default_factory=FairLock)
+    batcher: MicroBatcher = field(init=False)
     feedback: FeedbackStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
     integrations: Any = None  # api.integrations.Integrations, once a helpdesk is configured or a webhook came
     predictions: PredictionStore | None = None
     opening: threading.Lock = field(default_factory=threading.Lock)  # the prediction store opens once
+    opening_feedback: threading.Lock = field(default_factory=threading.Lock)  # and the feedback store
+
+    def __post_init__(self) -> None:
+        self.batcher = MicroBatcher(self)
 
 
 def get_state(request: Request) -> ServiceState:
@@ -42,7 +48,7 @@ def get_triage(state: Annotated[ServiceState, Depends(get_state)]) -> Triage:
 
 def get_feedback(state: Annotated[ServiceState, Depends(get_state)]) -> FeedbackStore:
     """Opened on the first review, so a service nobody reviews on never creates the file."""
-    with state.lock:
+    with state.opening_feedback:
         if state.feedback is None:
             try:
                 state.feedback = open_feedback(state.settings.feedback_target)
@@ -81,7 +87,14 @@ def get_predictions(state: Annotated[ServiceState, Depends(get_state)]) -> Predi
         return state.predictions
 
 
+def get_deadline(x_triage_deadline_ms: Annotated[int, Header(
+        ge=1, le=600_000, description="How long this request may wait for the model, in ms; the service "
+        "allows at most TRIAGE_REQUEST_DEADLINE_MS. Past it: a 503 and nothing is done.")] = 600_000) -> int:
+    return x_triage_deadline_ms
+
+
 StateDep = Annotated[ServiceState, Depends(get_state)]
+DeadlineDep = Annotated[int, Depends(get_deadline)]
 TriageDep = Annotated[Triage, Depends(get_triage)]
 FeedbackDep = Annotated[FeedbackStore, Depends(get_feedback)]
 FeedbackReaderDep = Annotated[FeedbackStore | None, Depends(read_feedback)]

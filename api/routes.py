@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Query, Response
 
 from api._auth import requires
-from api.deps import PredictionsDep, StateDep, TriageDep
+from api.deps import DeadlineDep, PredictionsDep, StateDep, TriageDep
 from api.review import record_for_review
 from api.schemas import (
     EscalationOut,
@@ -19,17 +19,17 @@ from api.schemas import (
     TicketIn,
     TriageResult,
 )
+from triage import Triage
 from triage.predictions import PredictionStore
 from triage.results import EscalationResult, TicketResult
 
 router = APIRouter()
 
 
-def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn],
-              predictions: PredictionStore) -> list[TicketResult]:
+def _classify(state: StateDep, tickets: list[TicketIn], predictions: PredictionStore,
+              deadline_ms: int) -> list[TicketResult]:
     records = [t.model_dump() for t in tickets]
-    with state.lock:
-        results = triage.classify(records, batch_size=state.settings.batch_size)
+    results = state.batcher.classify(records, deadline_ms=deadline_ms)  # shares a model call (api/_batcher.py)
     for ticket, result in zip(tickets, results, strict=True):
         result["truncated"] = bool(result.get("truncated")) or ticket.cut  # cut at the schema's limit
     state.metrics.observe_results(results)
@@ -40,19 +40,20 @@ def _classify(state: StateDep, triage: TriageDep, tickets: list[TicketIn],
 @router.post("/v1/classify", dependencies=[requires("helpdesk", "agent")],
              response_model=TriageResult, response_model_exclude_unset=True,
              summary="Triage one ticket", tags=["triage"])
-def classify(ticket: TicketIn, state: StateDep, triage: TriageDep, predictions: PredictionsDep) -> TicketResult:
-    return _classify(state, triage, [ticket], predictions)[0]
+def classify(ticket: TicketIn, state: StateDep, triage: TriageDep, predictions: PredictionsDep,
+             deadline_ms: DeadlineDep) -> TicketResult:
+    return _classify(state, [ticket], predictions, deadline_ms)[0]
 
 
 @router.post("/v1/classify/batch", dependencies=[requires("helpdesk", "agent")],
              response_model=list[TriageResult], response_model_exclude_unset=True,
              summary="Triage a list of tickets", tags=["triage"])
-def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep,
-                   triage: TriageDep, predictions: PredictionsDep) -> list[TicketResult]:
+def classify_batch(tickets: Annotated[list[TicketIn], Body()], state: StateDep, triage: TriageDep,
+                   predictions: PredictionsDep, deadline_ms: DeadlineDep) -> list[TicketResult]:
     if len(tickets) > state.settings.max_batch:
         raise HTTPException(413, f"{len(tickets)} tickets in one batch; the limit is {state.settings.max_batch} "
                                  "(TRIAGE_MAX_BATCH). Send several smaller batches.")
-    return _classify(state, triage, tickets, predictions)
+    return _classify(state, tickets, predictions, deadline_ms)
 
 
 @router.post("/v1/escalations/score", dependencies=[requires("agent")],
@@ -63,8 +64,9 @@ def escalation_score(ticket: TicketIn, state: StateDep, triage: TriageDep,
                      threshold: Annotated[float | None, Query(ge=0, le=1, description="Override the ready "
                                                               "threshold for this call.")] = None,
                      ) -> EscalationResult:
-    with state.lock:  # a bundle without a completeness scorer: BundleError, a 404 (api/_errors.py)
-        return {**triage.score_escalation(ticket.model_dump(), threshold=threshold), "truncated": ticket.cut}
+    record = ticket.model_dump()  # a bundle without a completeness scorer: BundleError, a 404 (api/_errors.py)
+    scored = state.batcher.call(lambda model: model.score_escalation(record, threshold=threshold))
+    return {**scored, "truncated": ticket.cut}
 
 
 @router.post("/v1/kb/search", dependencies=[requires("agent")],
@@ -74,9 +76,8 @@ def kb_search(request: KBSearchIn, state: StateDep, triage: TriageDep) -> dict[s
     if triage.kb is None:
         raise HTTPException(404, "no knowledge-base index is loaded: build one with `triage kb build` and start "
                                  "the service with `triage serve --kb DIR` (or TRIAGE_KB_DIR)")
-    with state.lock:
-        return {"hits": triage.search_kb(request.query, k=request.k, sources=request.sources),
-                "truncated": request.cut}
+    hits = state.batcher.call(lambda model: model.search_kb(request.query, k=request.k, sources=request.sources))
+    return {"hits": hits, "truncated": request.cut}
 
 
 @router.get("/v1/problems", dependencies=[requires("agent", "analyst")],
@@ -86,8 +87,13 @@ def problems(state: StateDep, triage: TriageDep) -> dict[str, Any]:
     if triage.recurring is None:
         raise HTTPException(404, "this model has no ticket history: retrain it with `triage train` "
                                  "(bundles from before the recurrence feature lack one)")
-    with state.lock:
-        return {"problems": triage.recurring.problem_listing()}
+    return {"problems": state.batcher.call(_problem_listing)}
+
+
+def _problem_listing(model: Triage) -> list[dict[str, Any]]:
+    if model.recurring is None:  # detached by a reload since the route looked
+        raise HTTPException(503, "the model is being reloaded; retry in a second")
+    return model.recurring.problem_listing()
 
 
 @router.get("/v1/model", dependencies=[requires("analyst")],

@@ -130,7 +130,8 @@ def main() -> None:
     args = parser.parse_args()
     require_datasets("hadoop-duplicates", "rutube-support-ru")
     settings = Settings()
-    embedder = CachedEmbedder(load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=args.max_tokens),
+    embedder = CachedEmbedder(load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=args.max_tokens,
+                                            onnx=settings.onnx_graph),  # TRIAGE_INT8=1: the int8 graph
                               settings.cache_dir / "embeddings.sqlite")
     hadoop = load_tickets([DATA / "hadoop_bugs.csv"], MAPPING)
     results = {"embedder": embedder.model_id, "max_tokens": args.max_tokens, "k": K,

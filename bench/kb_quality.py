@@ -65,7 +65,8 @@ def main() -> None:
     results["tfidf word+char cosine (baseline)"] = ranks(by_matrix((both[0] @ both[1].T).toarray(), titles), gold)
 
     settings = Settings()
-    embedder = load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens)
+    embedder = load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens,
+                             onnx=settings.onnx_graph)
     articles = [Article(f"kb-{i}", t, a) for i, (t, a) in enumerate(zip(titles, kb["Ответ из БЗ"], strict=True))]
     title_of = {a.id: a.title for a in articles}
     with tempfile.TemporaryDirectory() as tmp:

@@ -50,14 +50,15 @@ def tickets(n: int, skip_multilang: int) -> list[dict[str, str]]:
 class Client:
     """One keep-alive session per worker thread."""
 
-    def __init__(self, url: str, key: str) -> None:
-        self.url, self.key, self.local = url, key, threading.local()
+    def __init__(self, url: str, key: str, timeout: float = 30) -> None:
+        self.url, self.key, self.local, self.timeout = url, key, threading.local(), timeout
 
     def classify(self, ticket: dict[str, str]) -> int:
         session = getattr(self.local, "s", None)
         if session is None:
             session = self.local.s = requests.Session()
-        res = session.post(self.url + "/v1/classify", json=ticket, headers={"X-API-Key": self.key}, timeout=30)
+        res = session.post(self.url + "/v1/classify", json=ticket, headers={"X-API-Key": self.key},
+                           timeout=self.timeout)
         return res.status_code
 
 

@@ -59,7 +59,8 @@ def main() -> None:
     args = ap.parse_args()
     require_datasets("tickets-multilang", "rutube-support-ru")
     settings = Settings(embedder=args.embedder)
-    emb = CachedEmbedder(load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens),
+    emb = CachedEmbedder(load_embedder(args.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens,
+                                       onnx=settings.onnx_graph),  # TRIAGE_INT8=1: the int8 graph
                          settings.cache_dir / "embeddings.sqlite")
     results = []
     for name, df, targets in datasets():

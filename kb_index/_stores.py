@@ -45,6 +45,9 @@ def _faiss() -> Any:
     return faiss
 
 
+FEW_QUERIES = 20  # FAISS itself parallelises flat search over queries only from about this many
+
+
 class FaissStore:
     """Exact inner-product search up to `exact_max` vectors, an IVF index beyond.
 
@@ -83,8 +86,19 @@ class FaissStore:
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = max(1, min(k, len(self))) if len(self) else 1
-        scores, ids = self.index_.search(np.ascontiguousarray(queries, np.float32), k)
-        return scores, ids
+        queries = np.ascontiguousarray(queries, np.float32)
+        if len(queries) >= FEW_QUERIES:
+            return self.index_.search(queries, k)  # type: ignore[no-any-return]
+        # A few queries gain nothing from OpenMP threads, and on a busy box waking them costs: one query
+        # over 700 vectors took 10 ms with OMP_NUM_THREADS=2 against 0.2 ms with one (issue 19). The
+        # setting is per calling thread, so other threads' batch searches keep theirs.
+        faiss = _faiss()
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            return self.index_.search(queries, k)  # type: ignore[no-any-return]
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     def optimize(self) -> None:
         """Switch to an approximate index once exact search would be too slow (and back, after deletions)."""

@@ -25,16 +25,27 @@ from triage.settings import Settings
 
 
 def predict_file(model: str | Path, input: Path, output: Path, *, mapping: ColumnMapping | None = None,
-                 settings: Settings | None = None, batch: int = 256, kb: Path | None = None) -> int:
-    """Classify in created_at order (input order where absent); write atomically."""
+                 settings: Settings | None = None, batch: int = 256, kb: Path | None = None,
+                 spark_master: str | None = None, partitions: int | None = None) -> int:
+    """Classify in created_at order (input order where absent); write atomically.
+
+    With `spark_master`, on Spark (training/_spark.py, which states the history semantics of a backfill).
+    """
     settings = settings or Settings()
-    # a copy of the bundle's history unless TRIAGE_HISTORY_DB or TRIAGE_DATABASE_URL names a lasting one; no alerts
-    triage = open_triage(model, settings, kb=kb, history="ephemeral", alerts=False, progress=True)
     df = load_tickets([input], mapping)
     times = order_times(list(df["created_at"]))  # undated tickets keep their place in input order
     if any(t is not None for t in times):
         df = df.iloc[np.argsort(np.array([t if t is not None else np.inf for t in times]), kind="stable")]
     recs = records(df)
+    if spark_master is not None:
+        from training._spark import predict_spark
+        from triage._registry import resolve_model
+
+        bundle = resolve_model(model, settings).path  # executors open the directory itself
+        return predict_spark(bundle, recs, output, settings=settings, kb=kb, master=spark_master,
+                             partitions=partitions)
+    # a copy of the bundle's history unless TRIAGE_HISTORY_DB or TRIAGE_DATABASE_URL names a lasting one; no alerts
+    triage = open_triage(model, settings, kb=kb, history="ephemeral", alerts=False, progress=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(output) as fh:  # a failed or killed run leaves the previous output as it was
         for start in tqdm(range(0, len(recs), batch), desc="classifying", unit="batch"):

@@ -83,11 +83,29 @@ def predict(
     output: Annotated[Path, typer.Option("--output", help="JSON lines, one result per ticket.")],
     config: ConfigOpt = None,
     kb: KbOpt = None,
+    engine: Annotated[str, typer.Option(help="local (one process) or spark: a backfill on Spark, one model per "
+                                        "executor (pip install 'triage\\[spark]', Java 17).")] = "local",
+    spark_master: Annotated[str, typer.Option(help="Spark master for --engine spark: local[N] on this box, or "
+                                              "a cluster's URL (spark://host:7077, yarn).")] = "local[2]",
+    partitions: Annotated[int | None, typer.Option(min=1, help="--engine spark: contiguous created_at ranges "
+                                                   "run in parallel (default: the cluster's parallelism).")] = None,
 ) -> None:
-    """Classify tickets in created_at order and write one contract §4 result per line."""
+    """Classify tickets in created_at order and write one contract §4 result per line.
+
+    A ticket's `recurring.similar` lists earlier tickets of the training history and of the input. With
+    `--engine spark` the input is cut into contiguous created_at ranges classified in parallel, and a
+    ticket sees the training history and the earlier tickets of its own range only (`--partitions 1`:
+    exactly the local result); every other field is the same. Example:
+
+        triage predict --model models/current --input backlog.parquet --output out.jsonl --engine spark
+        --spark-master spark://spark-master:7077 --partitions 16
+    """
     from training.batch import predict_file
 
-    n = predict_file(model, input, output, mapping=mapping_from(config), kb=kb, settings=cli_settings())
+    if engine not in ("local", "spark"):
+        raise typer.BadParameter("choose local or spark", param_hint="--engine")
+    n = predict_file(model, input, output, mapping=mapping_from(config), kb=kb, settings=cli_settings(),
+                     spark_master=spark_master if engine == "spark" else None, partitions=partitions)
     console.print(f"[green]Wrote[/] {n} results to {output}")
 
 

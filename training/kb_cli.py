@@ -29,14 +29,14 @@ def _embedder(model: Path | None, spec: str | None, settings: Settings) -> tuple
     from triage._embedding import load_embedder
 
     if model is not None:
-        return (bundle_embedder(model, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx),
+        return (bundle_embedder(model, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx_graph),
                 f"bundle:{model.resolve()}")
     if spec and spec.startswith("bundle:"):
         path = Path(spec.removeprefix("bundle:"))
-        return bundle_embedder(path, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx), spec
+        return bundle_embedder(path, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx_graph), spec
     spec = spec or settings.embedder
     return load_embedder(spec, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens, progress=True,
-                         onnx=settings.onnx), spec
+                         onnx=settings.onnx_graph), spec
 
 
 def _index_embedder(kb: Path, model: Path | None, settings: Settings) -> tuple[Any, Any]:

@@ -150,7 +150,7 @@ def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None,
     df, module_extra = apply_module_options(df, targets, out, opts)
     console.print(f"Loaded {len(df)} tickets from {len(paths)} file(s); heads: {', '.join(targets)}")
     base = embedder or load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens,
-                                     onnx=settings.onnx)
+                                     onnx=settings.onnx_graph)
     train_idx, test_idx, split_kind = split(df, opts.test_size, targets[0] if targets else None, opts.seed)
     extra_dirs: dict[str, Path] = {}
     if opts.finetune and not targets:

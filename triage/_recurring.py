@@ -64,16 +64,31 @@ class Recurring:
         return now
 
     def observe(self, tickets: Sequence[Mapping[str, Any]], vectors: np.ndarray, texts: Sequence[str],
-                predictions: Sequence[Prediction], *, record: bool = True) -> list[RecurringResult]:
-        """`recurring` per ticket (input order); with `record`, the tickets join the history with their answers."""
-        given = order_times([t.get("created_at") for t in tickets])  # undated: placed by input order
-        times = [t if t is not None else self._arrival() for t in given]
+                predictions: Sequence[Prediction], *, record: bool = True,
+                sizes: Sequence[int] | None = None) -> list[RecurringResult]:
+        """`recurring` per ticket (input order); with `record`, the tickets join the history with their answers.
+
+        `sizes` splits `tickets` into the independent requests of a micro-batch (api/_batcher.py): an
+        undated ticket is placed among its own request's tickets, or dated on arrival, never by a
+        stranger's `created_at`; the whole micro-batch is then searched and recorded in time order.
+        """
+        times = self._times(tickets, sizes or [len(tickets)])
         order = sorted(range(len(tickets)), key=lambda i: times[i])
         out: dict[int, RecurringResult] = {}
         with self.history.transaction():
             for i in order:
                 out[i] = self._one(tickets[i], vectors[i], texts[i], times[i], predictions[i], record)
         return [out[i] for i in range(len(tickets))]
+
+    def _times(self, tickets: Sequence[Mapping[str, Any]], sizes: Sequence[int]) -> list[float]:
+        """Ordering time per ticket: its own created_at, its place in its request, or its arrival."""
+        if sum(sizes) != len(tickets):
+            raise ValueError(f"request sizes {list(sizes)} do not add up to {len(tickets)} tickets")
+        out: list[float] = []
+        for size in sizes:
+            given = order_times([t.get("created_at") for t in tickets[len(out):len(out) + size]])
+            out += [t if t is not None else self._arrival() for t in given]  # undated: placed by input order
+        return out
 
     def _one(self, ticket: Mapping[str, Any], vector: np.ndarray, text: str, created: float,
              prediction: Prediction, record: bool) -> RecurringResult:

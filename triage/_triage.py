@@ -69,10 +69,18 @@ class Triage:
     def features(self, tickets: Sequence[Mapping[str, Any]], batch_size: int = 32,
                  progress: bool = False) -> Features:
         texts = [ticket_text(t.get("subject"), t.get("body")) for t in tickets]
-        dense = self.embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress)
+        flagged = getattr(self.embedder, "encode_flagged", None)  # ONNX: says what it cut, no second tokenising
+        cut = None
+        if flagged is None:
+            dense = self.embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress)
+        else:
+            dense, cut = flagged(texts, kind="query", batch_size=batch_size, progress=progress)
         tuned = (self.label_embedder.encode(texts, kind="query", batch_size=batch_size, progress=progress)
                  if self.label_embedder is not None else None)
-        return Features(texts, dense, tuned=tuned)
+        feats = Features(texts, dense, tuned=tuned)
+        if cut is not None:
+            feats.memo["truncated"] = cut
+        return feats
 
     def classify(self, tickets: Sequence[Mapping[str, Any]], *, batch_size: int = 32,
                  progress: bool = False, record: bool = True) -> list[TicketResult]:
@@ -81,8 +89,27 @@ class Triage:
         Each head's output goes where its `slot` says: under `labels` by the head's name, or beside them
         (`module` with its owners, `owner`); the history gets the answers as `Prediction`s.
         """
+        return self.classify_requests([tickets], batch_size=batch_size, progress=progress, record=record)[0]
+
+    def classify_requests(self, requests: Sequence[Sequence[Mapping[str, Any]]], *, batch_size: int = 32,
+                          progress: bool = False, record: bool = True) -> list[list[TicketResult]]:
+        """Several independent requests in one model call (the service's micro-batches), each answered
+        as if alone: an id-less ticket is numbered within its request, an undated one is placed within
+        its request; the history sees every ticket of the call in `created_at` order (`Recurring.observe`)."""
+        sizes = [len(r) for r in requests]
+        tickets = [t for r in requests for t in r]
+        results = self._classify(tickets, sizes, batch_size=batch_size, progress=progress, record=record)
+        out, start = [], 0
+        for size in sizes:
+            out.append(results[start:start + size])
+            start += size
+        return out
+
+    def _classify(self, tickets: Sequence[Mapping[str, Any]], sizes: Sequence[int], *, batch_size: int,
+                  progress: bool, record: bool) -> list[TicketResult]:
         if not tickets:
             return []
+        numbers = [i + 1 for size in sizes for i in range(size)]  # an id-less ticket's number in its request
         feats = self.features(tickets, batch_size=batch_size, progress=progress)
         labels: dict[str, Sequence[LabelResult]] = {}
         beside: dict[Slot, Sequence[OwnerResult]] = {}
@@ -95,7 +122,7 @@ class Triage:
         completeness = self.score_completeness(feats, languages)
         kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
-        cut = over_window(self.embedder, feats.texts)  # reported, never silent: the tail was not read
+        cut = feats.memo.get("truncated") or over_window(self.embedder, feats.texts)  # reported, never silent
         results: list[TicketResult] = []
         predictions: list[Prediction] = []
         for i, ticket in enumerate(tickets):
@@ -109,7 +136,7 @@ class Triage:
             if completeness is not None:
                 parts["completeness"] = completeness[i]
             result: TicketResult = {
-                "ticket_id": str(ticket.get("id") or i + 1),
+                "ticket_id": str(ticket.get("id") or numbers[i]),
                 "model_version": self.model_version,
                 "language": languages[i],
                 "labels": {name: out[i] for name, out in labels.items()},
@@ -121,7 +148,7 @@ class Triage:
             predictions.append(Prediction.of(result["labels"], module, owner))
         if self.recurring is not None:
             for result, rec in zip(results, self.recurring.observe(tickets, feats.dense, feats.texts, predictions,
-                                                                   record=record), strict=True):
+                                                                   record=record, sizes=sizes), strict=True):
                 result["recurring"] = rec
         return results
 

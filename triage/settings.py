@@ -42,6 +42,14 @@ class Settings(BaseSettings):
                                   "alias is looked up again on every reload (POST /v1/admin/reload, SIGHUP).")
     max_request_bytes: int = Field(2_000_000, ge=1024, description="Larger request bodies get 413.")
     max_batch: int = Field(256, ge=1, description="Most tickets in one batch request.")
+    # Micro-batching (api/_batcher.py): concurrent requests share one model call.
+    microbatch_max_tickets: int = Field(64, ge=1, le=1024, description="Most tickets gathered into one model "
+                                        "call from concurrent requests (a larger batch request runs alone).")
+    microbatch_wait_ms: float = Field(4.0, ge=0, le=1000, description="How long an idle model waits for more "
+                                      "requests to join the first one; 0 = never wait (lowest latency alone).")
+    request_deadline_ms: int = Field(10_000, ge=1, le=600_000, description="A request not started by the model "
+                                     "within this long is answered 503 and not processed (the X-Triage-"
+                                     "Deadline-Ms header may ask for less).")
     kb_dir: Path | None = Field(None, description="KB index the API searches (built by `triage kb build`).")
     kb_top_k: int = Field(3, ge=0, le=50, description="Suggestions per ticket in /v1/classify.")
     qdrant_url: str | None = Field(None, description="A Qdrant server (e.g. http://qdrant:6333): selects the "
@@ -143,6 +151,15 @@ class Settings(BaseSettings):
     label_tuning_tokens: int = Field(128, ge=16, le=512, description="Window while tuning (serving keeps "
                                      "TRIAGE_MAX_TOKENS).")
     label_tuning_pairs: int = Field(4, ge=2, le=64, description="Contrastive pairs drawn per tuning ticket.")
+
+    int8: bool = Field(False, description="Run the default model's ONNX graph with int8 weights (dynamic, "
+                       "per-channel quantisation, made once beside the fp32 graph): faster, slightly different "
+                       "vectors; BENCHMARKS.md says by how much.")
+
+    @property
+    def onnx_graph(self) -> bool | str:
+        """What `load_embedder(onnx=...)` takes: False (PyTorch), True (fp32 ONNX) or "int8"."""
+        return ("int8" if self.int8 else True) if self.onnx else False
 
     @property
     def predictions_path(self) -> Path:

@@ -33,11 +33,11 @@ def incidents(request: Request, state: StateDep, triage: TriageDep) -> Response:
     if spike is None:
         return render(request, "incidents.html", available=False, open=[], today=[])
     now = time.time()
-    with state.lock:
-        found = [{"key": inc.key, "title": inc.title, "module": inc.module, "started": iso(inc.started),
-                  "last": iso(inc.last), "tickets": list(inc.tickets), "open": spike.is_open(inc, now),
-                  "problem": None if inc.problem_id is None else f"P-{inc.problem_id}",
-                  "timeline": _timeline(triage, inc.tickets)} for inc in spike.recent(now - DAY)]
+    found = state.batcher.call(lambda _: [  # on the model's thread: the history is being appended to
+        {"key": inc.key, "title": inc.title, "module": inc.module, "started": iso(inc.started),
+         "last": iso(inc.last), "tickets": list(inc.tickets), "open": spike.is_open(inc, now),
+         "problem": None if inc.problem_id is None else f"P-{inc.problem_id}",
+         "timeline": _timeline(triage, inc.tickets)} for inc in spike.recent(now - DAY)])
     return render(request, "incidents.html", available=True, open=[i for i in found if i["open"]],
                   today=[i for i in found if not i["open"]])
 
@@ -47,10 +47,11 @@ def problems(request: Request, state: StateDep, triage: TriageDep) -> Response:
     recurring = triage.recurring
     if recurring is None:
         return render(request, "problems.html", available=False, problems=[])
-    with state.lock:
+    def gather(_: Any) -> tuple[list[dict[str, Any]], dict[str, list[int]], dict[str, list[str]]]:
         listing = recurring.problem_listing()
-        series = recurring.problem_series(days=14)
-        members = _members(recurring, [p["id"] for p in listing[:50]])
+        return listing, recurring.problem_series(days=14), _members(recurring, [p["id"] for p in listing[:50]])
+
+    listing, series, members = state.batcher.call(gather)  # on the model's thread, beside the appends
     rows = [{**p, "series": series.get(p["id"], []), "members": members.get(p["id"], [])} for p in listing[:50]]
     return render(request, "problems.html", available=True, problems=rows)
 
@@ -87,17 +88,19 @@ def kb_gaps(request: Request, state: StateDep, triage: TriageDep,
                       days=days)
     from triage._kb import find_gaps
 
-    history = triage.recurring.history
-    with state.lock:
+    history, kb = triage.recurring.history, triage.kb
+
+    def gaps(_: Any) -> tuple[list[Any], list[Any], int]:  # on the model's thread: it embeds, reads the history
         recent = [r for r in recent_tickets(history.db, time.time() - days * DAY, 1000) if history.row_of(r[1])
                   is not None]
-        if recent:
-            frame = pd.DataFrame({"id": [r[1] for r in recent], "text": [r[2] for r in recent]})
-            vectors = history.vectors(pd.Series([r[0] for r in recent]).to_numpy())
-            found, poor = find_gaps(triage.kb, triage.embedder, frame, min_score=min_score, min_size=2,
-                                    vectors=vectors)
-        else:
-            found, poor = [], 0
+        if not recent:
+            return recent, [], 0
+        frame = pd.DataFrame({"id": [r[1] for r in recent], "text": [r[2] for r in recent]})
+        vectors = history.vectors(pd.Series([r[0] for r in recent]).to_numpy())
+        found, poor = find_gaps(kb, triage.embedder, frame, min_score=min_score, min_size=2, vectors=vectors)
+        return recent, found, poor
+
+    recent, found, poor = state.batcher.call(gaps)
     return render(request, "kb_gaps.html", available=True, gaps=[g.as_dict() for g in found[:30]], poor=poor,
                   n=len(recent), min_score=min_score, days=days)
 

@@ -70,8 +70,7 @@ def home(request: Request) -> Response:
 
 def _analyse(state: StateDep, triage: TriageDep, ticket: dict[str, Any]) -> TicketResult:
     """Everything the service knows about a ticket, without storing it again (record=False)."""
-    with state.lock:
-        return triage.classify([ticket], batch_size=1, record=False)[0]
+    return state.batcher.classify([ticket], record=False)[0]  # with others' record=False calls (api/_batcher.py)
 
 
 @router.get("/ui/ticket", response_class=HTMLResponse, dependencies=[page_roles("ticket")])

@@ -53,7 +53,7 @@ class Integrations:
 
 def _feedback(state: ServiceState) -> FeedbackStore:
     """The review store, opened on the first learned review (as `POST /v1/feedback` opens it)."""
-    with state.lock:
+    with state.opening_feedback:
         if state.feedback is None:
             state.feedback = open_feedback(state.settings.feedback_target)
         return state.feedback

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from api._batcher import BusyError
 from api.deps import get_predictions
 from api.integrations._ack import Templates
 from api.integrations._inbound import Inbound, parse
@@ -150,11 +151,12 @@ class DeliveryWorker:
         return outcome
 
     def _triage(self, inbound: Inbound, body: str) -> TicketResult:
-        triage = self.state.triage
-        if triage is None:
+        if self.state.triage is None:
             raise HelpdeskError("the model is not loaded yet", retry=True)
-        with self.state.lock:
-            result = triage.classify([inbound.ticket(body)], batch_size=self.settings.batch_size)[0]
+        try:
+            result = self.state.batcher.classify([inbound.ticket(body)])[0]  # micro-batched with the API's requests
+        except BusyError as exc:
+            raise HelpdeskError(str(exc), retry=True) from exc
         self.state.metrics.observe_results([result])
         # the review queue (/ui/review) sees webhook tickets as it sees those of /v1/classify
         get_predictions(self.state).record([inbound.ticket(body)], [result])
@@ -241,8 +243,7 @@ class DeliveryWorker:
         spike = getattr(getattr(self.state.triage, "recurring", None), "spike", None)
         if spike is None:
             return
-        with self.state.lock:
-            over = spike.expire(time.time(), wall_clock=True)
+        over = self.state.batcher.call(lambda _: spike.expire(time.time(), wall_clock=True))
         for incident in over:
             for source, ref, lang in self._followups.pop(incident.key, []):
                 writer = self.writers.get(source)
