@@ -15,6 +15,7 @@ import asyncio
 import logging
 
 from api.deps import ServiceState
+from triage import Triage
 
 log = logging.getLogger("triage.api")
 
@@ -25,13 +26,10 @@ async def catch_up_forever(state: ServiceState, seconds: float) -> None:
     while True:
         await asyncio.sleep(seconds)
         triage = state.triage
-        recurring = triage.recurring if triage is not None else None
-        if recurring is None:
+        if triage is None or triage.recurring is None:
             continue
-        try:
-            rows = await asyncio.to_thread(recurring.history.catch_up)
-            if recurring.spike is not None:  # incidents another replica opened: update them, not a second one
-                await asyncio.to_thread(recurring.spike.refresh)
+        try:  # on the model's thread, between micro-batches: the history and incidents it appends to
+            rows = await asyncio.to_thread(state.batcher.call, _take_in)
         except Exception as exc:  # the database is away for a moment: keep serving, try again
             if not failing:
                 log.warning("cannot take in other replicas' tickets: %s", exc)
@@ -42,3 +40,14 @@ async def catch_up_forever(state: ServiceState, seconds: float) -> None:
         failing = False
         if rows:
             log.debug("took in tickets other replicas stored", extra={"tickets": len(rows)})
+
+
+def _take_in(triage: Triage) -> list[object]:
+    """Other replicas' tickets into this one's index, and the incidents they opened (updated, not doubled)."""
+    recurring = triage.recurring
+    if recurring is None:  # a reload swapped in a model without a history
+        return []
+    rows = recurring.history.catch_up()
+    if recurring.spike is not None:
+        recurring.spike.refresh()
+    return list(rows)
