@@ -107,7 +107,8 @@ def open_kb(kb_dir: str | Path, embedder: Embedder, settings: Settings) -> KBInd
 def search_kb(index: KBIndex, embedder: Embedder, queries: Sequence[str], k: int = 5,
               sources: Sequence[str] | None = None) -> list[list[KBHit]]:
     vectors = embedder.encode(list(queries), kind="query")
-    return [[h.as_dict() for h in hits] for hits in index.search(vectors, queries, k=k, sources=sources)]
+    found = index.search(vectors, queries, k=k, sources=sources, floor=True)
+    return [[h.as_dict() for h in hits] for hits in found]
 
 
 @dataclass
@@ -141,7 +142,8 @@ def find_gaps(index: KBIndex, embedder: Embedder, tickets: pd.DataFrame, *, min_
         vectors = embedder.encode(texts, kind="query", progress=progress)
     hits = index.search(vectors, texts, k=1, sources=["kb"])
     best = np.array([h[0].score if h else 0.0 for h in hits])
-    poor = np.flatnonzero(best < min_score)
+    # with a ranker learned from links, scores are probabilities and its floor says what "answered" means
+    poor = np.flatnonzero(best < (index.reranker.floor if index.reranker is not None else min_score))
     if len(poor) < max(min_size, 2):
         labels = np.zeros(len(poor), int)
     else:
