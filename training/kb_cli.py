@@ -90,7 +90,7 @@ def build(
     mapping = mapping_from(config)
     articles = load_articles(source, mapping)
     if answers:
-        articles += load_answers(answers, None)
+        articles += load_answers(answers, None, settings.ticket_url)
     embedder, spec = _embedder(model, None, settings)
     opts = BuildOptions(backend=backend, mode=mode, chunk_chars=chunk_chars, qdrant=qdrant_settings(settings),
                         encoder_spec=spec, batch_size=settings.batch_size, progress=True)

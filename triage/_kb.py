@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kb_index import Article, KBHit, KBIndex, QdrantSettings, article_text, read_folder
+from kb_index._articles import URL_KEYS
 from kb_index.errors import SourceError
 from triage._data import ColumnMapping, load_tickets, read_records
 from triage._embedding import Embedder
@@ -60,6 +61,7 @@ def _table_articles(path: Path, mapping: ColumnMapping) -> list[Article]:
                                 field=sorted(missing)[0])
         rec = {renames.get(k.strip(), k.strip()): ("" if v is None else str(v).strip()) for k, v in raw.items()}
         rec = {k: ("" if v == "nan" else v) for k, v in rec.items()}
+        rec["url"] = rec.get("url") or _url_alias(rec)
         rec["id"] = rec.get("id") or f"{path.stem}:{line}"  # no id column: the row's line, as for tickets
         problem = ("body", "title and body are both empty") if not (rec.get("title") or rec.get("body")) else (
             ("id", f"id {rec['id']!r} is already used on line {first_line[rec['id']]}")
@@ -77,8 +79,18 @@ def _table_articles(path: Path, mapping: ColumnMapping) -> list[Article]:
     return out
 
 
-def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> list[Article]:
-    """Past tickets with a developer's answer, as a second source of suggestions ('ticket:<id>')."""
+def _url_alias(rec: dict[str, str]) -> str:
+    """An unmapped address column under a usual name (URL, Link, href, ...), so hits are not `url: null`."""
+    lowered = {k.lower().strip(): v for k, v in rec.items()}
+    return next((lowered[k] for k in URL_KEYS if lowered.get(k)), "")
+
+
+def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = None,
+                 ticket_url: str | None = None) -> list[Article]:
+    """Past tickets with a developer's answer, as a second source of suggestions ('ticket:<id>').
+
+    `ticket_url` (TRIAGE_TICKET_URL, e.g. `https://desk/t/{id}`) gives each its link to the ticket.
+    """
     tickets = load_tickets(paths, mapping)
     if "answer" not in tickets.columns:
         raise DataError("no 'answer' column: past answers need the developer's reply (map it with --config)",
@@ -89,7 +101,8 @@ def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = No
         if not isinstance(answer, str) or not answer.strip():
             continue
         title = row.subject.strip() or row.body.strip().splitlines()[0][:120]
-        out.append(Article(id=f"ticket:{row.id}", title=title, body=row.body, source="answer",
+        url = ticket_url.format(id=row.id) if ticket_url and ticket_url != "{id}" else None
+        out.append(Article(id=f"ticket:{row.id}", title=title, body=row.body, source="answer", url=url,
                            answer=answer.strip(), format="text"))
     return out
 

@@ -84,6 +84,8 @@ def with_kb_ranker(index: KBIndex, bundle: Path, manifest: dict[str, Any], cache
                    in_index: bool = False, progress: bool = False) -> KBIndex:
     """The index with the ranker learned from the bundle's links attached (a copy; the given one is
     untouched, as a hot reload may share it); the index itself when the bundle names no article."""
+    if index.reranker is not None:  # an index another bundle ranked (a hot reload passes the old one on)
+        index = _with(index, None)
     if not (Path(bundle) / LINKS).is_file():
         return index
     key = ranker_key(bundle, manifest, index)
@@ -96,6 +98,11 @@ def with_kb_ranker(index: KBIndex, bundle: Path, manifest: dict[str, Any], cache
         if ranker is None:
             return index
         _store(ranker, key, places if in_index else places[1:])
+    return _with(index, ranker)
+
+
+def _with(index: KBIndex, ranker: KBRanker | None) -> KBIndex:
+    """A shallow copy (the chunks, vectors and BM25 statistics are shared) with its own re-ranker."""
     ranked = copy.copy(index)
     ranked.reranker = ranker
     return ranked
