@@ -29,6 +29,7 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.parquet"
+RERANK_K = 10  # the search depth (in articles) re-ranked candidates come from, in training and in use
 STATS = "stats.npz"
 
 
@@ -179,17 +180,18 @@ class KBIndex:
         """
         if not len(self.chunks):
             return [[] for _ in texts]
-        n_cand = min(len(self.chunks), max(self.candidates, 10 * k))
-        d_scores, d_ids = self.store.search(np.asarray(vectors, np.float32), n_cand)
+        # a re-ranker learned on the candidates of a top-10 search sees the same depth, whatever k is
+        depth = max(self.candidates, 10 * (RERANK_K if self.reranker is not None else k))
+        d_scores, d_ids = self.store.search(np.asarray(vectors, np.float32), min(len(self.chunks), depth))
         return [self._one(vectors[i], texts[i], d_scores[i], d_ids[i], k, sources, floor) for i in range(len(texts))]
 
-    def search_candidates(self, vectors: np.ndarray, texts: Sequence[str], k: int = 10,
+    def search_candidates(self, vectors: np.ndarray, texts: Sequence[str],
                           proposed: Sequence[Sequence[str]] | None = None) -> list[Candidates]:
-        """Per query, the per-article candidates `search` would rank for top-k, with their signals, and
-        the `proposed` articles besides (what a re-ranker learns from)."""
+        """Per query, the per-article candidates a re-ranked `search` ranks, with their signals, and the
+        `proposed` articles besides (what a re-ranker learns from)."""
         if not len(self.chunks):
             return [Candidates([], [], [], np.zeros(0, np.int64), np.zeros((0, len(SIGNALS)))) for _ in texts]
-        n_cand = min(len(self.chunks), max(self.candidates, 10 * k))
+        n_cand = min(len(self.chunks), max(self.candidates, 10 * RERANK_K))
         d_scores, d_ids = self.store.search(np.asarray(vectors, np.float32), n_cand)
         return [self._candidates(vectors[i], texts[i], d_scores[i], d_ids[i], proposed[i] if proposed else ())
                 for i in range(len(texts))]

@@ -36,10 +36,10 @@ NEIGHBOURS = 20  # past tickets that vote for an article
 TEMPERATURE = 0.02  # softmax temperature of their votes (cosine units)
 MIN_LINKED = 30  # fewer tickets naming an article in the index: no re-ranker (behaviour unchanged)
 MAX_QUERIES = 3000  # the most recent linked tickets used as training queries (bounds the fit to ~1 min)
-FLOOR_PRECISION = 0.5  # a shown suggestion is right at least this often on held-out links
+FLOOR_PRECISION = 0.3  # the least likely suggestion shown is still right this often on held-out links
 SHOWN = 3  # suggestions per ticket the floor is chosen for (TRIAGE_KB_TOP_K's default)
 FOLDS = 5
-FEATURES = (*SIGNALS, "vote", "nearest_link", "log_links", "category_vote")
+FEATURES = (*SIGNALS, "vote", "nearest_link", "log_links", "category_vote", "nearest_ticket")
 
 
 def _models() -> dict[str, Any]:
@@ -107,7 +107,7 @@ class KBRanker:
                                                       strict=True)):
             art = self.answer_article.get(art_id, "") if source == "answer" else art_id
             out[j, len(SIGNALS):] = (vote.get(art, 0.0), nearest.get(art, best - 1.0) - best,
-                                     np.log1p(self._links.get(art, 0)), cat_vote.get(cat, 0.0) if cat else 0.0)
+                                     np.log1p(self._links.get(art, 0)), cat_vote.get(cat, 0.0) if cat else 0.0, best)
         return out
 
     def _nearest(self, sims: np.ndarray) -> dict[str, float]:
@@ -180,8 +180,7 @@ def _training_rows(index: KBIndex, base: KBRanker, texts: Sequence[str], ids: Se
     for start in tqdm(range(0, n, 64), desc="learning KB ranking", unit="batch", disable=not progress):
         batch = range(start, min(n, start + 64))
         proposed = [base.propose(base.vectors[i], exclude=i) for i in batch]
-        found = index.search_candidates(base.vectors[list(batch)], [texts[i] for i in batch], k=10,
-                                        proposed=proposed)
+        found = index.search_candidates(base.vectors[list(batch)], [texts[i] for i in batch], proposed=proposed)
         for i, cands in zip(batch, found, strict=True):
             own = f"ticket:{ids[i]}"
             x = base.features(base.vectors[i], cands, exclude=i)
@@ -191,12 +190,28 @@ def _training_rows(index: KBIndex, base: KBRanker, texts: Sequence[str], ids: Se
             xs.append(x[mine])
             ys.append(y[mine])
             groups.append(np.full(int(mine.sum()), i))
+            # the same ticket as if the KB had no article for it: what "nothing here answers" looks like,
+            # so the probability is not conditional on an answer existing (an off-topic ticket scores low)
+            absent = mine & ~y
+            if absent.any():
+                xs.append(_renormalised(x[absent]))
+                ys.append(np.zeros(int(absent.sum()), bool))
+                groups.append(np.full(int(absent.sum()), i + n))
     return _Training(np.concatenate(xs), np.concatenate(ys).astype(int), np.concatenate(groups), n)
+
+
+def _renormalised(x: np.ndarray) -> np.ndarray:
+    """Candidate signals recomputed for the list without its answer: gap and rank against the new best."""
+    out = x.copy()
+    order = np.argsort(-out[:, 0], kind="stable")
+    out[:, 1] = out[:, 0].max() - out[:, 0]
+    out[order, 2] = np.log1p(np.arange(len(order)))
+    return out
 
 
 def _out_of_fold(name: str, data: _Training) -> np.ndarray:
     """Each candidate's probability from a model that never saw its query (grouped folds)."""
-    folds = data.group % FOLDS
+    folds = (data.group % data.queries) % FOLDS  # a ticket and its no-answer copy share a fold
     out = np.zeros(len(data.y))
     cols = _columns(name)
     for f in range(FOLDS):
@@ -212,7 +227,7 @@ def _out_of_fold(name: str, data: _Training) -> np.ndarray:
 def _ranking(p: np.ndarray, data: _Training) -> dict[str, float]:
     """Recall@1, recall@5 and MRR of the gold article over the training queries (0 when not a candidate)."""
     r1 = r5 = mrr = 0.0
-    for g in np.unique(data.group):
+    for g in np.unique(data.group[data.group < data.queries]):
         rows = np.flatnonzero(data.group == g)
         order = rows[np.argsort(-p[rows], kind="stable")]
         hit = np.flatnonzero(data.y[order])
@@ -224,19 +239,27 @@ def _ranking(p: np.ndarray, data: _Training) -> dict[str, float]:
 
 
 def _floor(p: np.ndarray, data: _Training) -> tuple[float, float, float]:
-    """(floor, precision of the suggestions shown above it, share of tickets that still get one)."""
-    shown_p, shown_y, shown_q = [], [], []
+    """(floor, precision of the suggestions shown above it, share of real tickets that still get one).
+
+    The floor is the lowest probability at which a suggestion — judged among the first `SHOWN` of each
+    held-out ticket, no-answer copies included — is right at least `FLOOR_PRECISION` of the time
+    (isotonic fit of right/wrong on the probability, so it is the precision *at* the floor, not the
+    average above it, which many sure hits would hold up while noise slips in).
+    """
+    from sklearn.isotonic import IsotonicRegression
+
+    top_p, top_y, top_q = [], [], []
     for g in np.unique(data.group):
         rows = np.flatnonzero(data.group == g)
         top = rows[np.argsort(-p[rows], kind="stable")[:SHOWN]]
-        shown_p.append(p[top])
-        shown_y.append(data.y[top])
-        shown_q.append(np.full(len(top), g))
-    sp, sy, sq = np.concatenate(shown_p), np.concatenate(shown_y), np.concatenate(shown_q)
-    order = np.argsort(-sp, kind="stable")
-    precision = np.cumsum(sy[order]) / np.arange(1, len(order) + 1)
-    ok = np.flatnonzero(precision >= FLOOR_PRECISION)
-    floor = float(sp[order][ok[-1]]) if len(ok) else 0.5  # unreachable: hide what is more likely wrong than right
+        top_p.append(p[top])
+        top_y.append(data.y[top])
+        top_q.append(np.full(len(top), g))
+    sp, sy, sq = np.concatenate(top_p), np.concatenate(top_y).astype(float), np.concatenate(top_q)
+    local = IsotonicRegression(out_of_bounds="clip").fit(sp, sy).predict(sp)
+    ok = local >= FLOOR_PRECISION
+    floor = float(sp[ok].min()) if ok.any() else 1.0  # never reached: nothing is worth showing
     above = sp >= floor
+    real = above & (sq < data.queries)
     prec = float(sy[above].mean()) if above.any() else 0.0
-    return floor, prec, float(len(np.unique(sq[above])) / max(data.queries, 1))
+    return floor, prec, float(len(np.unique(sq[real])) / max(data.queries, 1))
