@@ -35,10 +35,10 @@ from triage._links import LinkedTickets
 NEIGHBOURS = 20  # past tickets that vote for an article
 TEMPERATURE = 0.02  # softmax temperature of their votes (cosine units)
 MIN_LINKED = 30  # fewer tickets naming an article in the index: no re-ranker (behaviour unchanged)
-MAX_QUERIES = 3000  # the most recent linked tickets used as training queries (bounds the fit to ~1 min)
+MAX_QUERIES = 1500  # the most recent linked tickets used as training queries (bounds the fit)
 FLOOR_PRECISION = 0.3  # the least likely suggestion shown is still right this often on held-out links
 SHOWN = 3  # suggestions per ticket the floor is chosen for (TRIAGE_KB_TOP_K's default)
-FOLDS = 5
+FOLDS = 3
 FEATURES = (*SIGNALS, "vote", "nearest_link", "log_links", "category_vote", "nearest_ticket")
 
 
@@ -101,13 +101,15 @@ class KBRanker:
             sims[exclude] = -np.inf
         best = float(sims.max()) if len(sims) else 0.0
         nearest = self._nearest(sims)
+        own = str(self.articles[exclude]) if exclude is not None else None  # a left-out ticket's own link
         out = np.zeros((len(cands), len(FEATURES)))
         out[:, :len(SIGNALS)] = cands.signals
         for j, (art_id, source, cat) in enumerate(zip(cands.article_ids, cands.sources, cands.categories,
                                                       strict=True)):
             art = self.answer_article.get(art_id, "") if source == "answer" else art_id
             out[j, len(SIGNALS):] = (vote.get(art, 0.0), nearest.get(art, best - 1.0) - best,
-                                     np.log1p(self._links.get(art, 0)), cat_vote.get(cat, 0.0) if cat else 0.0, best)
+                                     np.log1p(self._links.get(art, 0) - (art == own)),
+                                     cat_vote.get(cat, 0.0) if cat else 0.0, best)
         return out
 
     def _nearest(self, sims: np.ndarray) -> dict[str, float]:
@@ -155,7 +157,8 @@ def fit_kb_ranker(index: KBIndex, linked: LinkedTickets, *, progress: bool = Fal
     category = dict(zip(chunks["article_id"].astype(str), chunks.get("category", "").astype(str), strict=True))
     answer_article = {f"ticket:{t}": str(a) for t, a in zip(ids, articles, strict=True)}
     base = KBRanker(vectors, articles, answer_article, category, "fused", None, LogisticRegression(), 0.0)
-    data = _training_rows(index, base, texts, ids, progress)
+    title = dict(zip(chunks["article_id"].astype(str), chunks["title"].astype(str).str.strip(), strict=True))
+    data = _training_rows(index, base, texts, ids, title, progress)
     oof = {name: _out_of_fold(name, data) for name in _models()}
     quality = {name: _ranking(p, data) for name, p in oof.items()}
     chosen = max(quality, key=lambda n: (round(quality[n]["mrr"], 3), n == "fused"))
@@ -171,8 +174,12 @@ def fit_kb_ranker(index: KBIndex, linked: LinkedTickets, *, progress: bool = Fal
 
 
 def _training_rows(index: KBIndex, base: KBRanker, texts: Sequence[str], ids: Sequence[str],
-                   progress: bool) -> _Training:
-    """Candidates of every linked ticket, each ticket left out of its own neighbours and answers."""
+                   title: dict[str, str], progress: bool) -> _Training:
+    """Candidates of every linked ticket, each ticket left out of its own neighbours and answers.
+
+    An article with the very title of the gold one counts as right too: a KB that repeats a question
+    under two ids answers it twice, and learning to tell the twins apart would be learning noise.
+    """
     from tqdm.auto import tqdm
 
     xs, ys, groups = [], [], []
@@ -185,7 +192,9 @@ def _training_rows(index: KBIndex, base: KBRanker, texts: Sequence[str], ids: Se
             own = f"ticket:{ids[i]}"
             x = base.features(base.vectors[i], cands, exclude=i)
             gold = base.articles[i]
-            y = np.asarray([a == gold or base.answer_article.get(a) == gold for a in cands.article_ids])
+            same = title.get(str(gold))
+            y = np.asarray([a == gold or base.answer_article.get(a) == gold or (bool(same) and title.get(a) == same)
+                            for a in cands.article_ids])
             mine = np.asarray([a != own for a in cands.article_ids], bool)  # never its own past answer
             xs.append(x[mine])
             ys.append(y[mine])
