@@ -39,6 +39,7 @@ MAX_QUERIES = 1500  # the most recent linked tickets used as training queries (b
 FLOOR_PRECISION = 0.3  # the least likely suggestion shown is still right this often on held-out links
 SHOWN = 3  # suggestions per ticket the floor is chosen for (TRIAGE_KB_TOP_K's default)
 FOLDS = 3
+MARGIN = 0.02  # out-of-fold MRR a learned model must gain over the fused order to replace it (noise: ~0.015)
 FEATURES = (*SIGNALS, "vote", "nearest_link", "log_links", "category_vote", "nearest_ticket")
 
 
@@ -161,7 +162,9 @@ def fit_kb_ranker(index: KBIndex, linked: LinkedTickets, *, progress: bool = Fal
     data = _training_rows(index, base, texts, ids, title, progress)
     oof = {name: _out_of_fold(name, data) for name in _models()}
     quality = {name: _ranking(p, data) for name, p in oof.items()}
-    chosen = max(quality, key=lambda n: (round(quality[n]["mrr"], 3), n == "fused"))
+    chosen = max(quality, key=lambda n: quality[n]["mrr"])
+    if quality[chosen]["mrr"] < quality["fused"]["mrr"] + MARGIN:  # not clearly better: keep the fused order
+        chosen = "fused"
     model = _models()[chosen].fit(data.x[:, _columns(chosen)], data.y)
     calibration = LogisticRegression(C=100.0).fit(_logit(oof[chosen])[:, None], data.y)
     calibrated = calibration.predict_proba(_logit(oof[chosen])[:, None])[:, 1]
