@@ -14,9 +14,11 @@ from kb_index._fusion import LEXICAL_CLIP, LEXICAL_WEIGHT, fuse
 from kb_index._html import article_text, html_to_markdown, message_text
 from kb_index._index import Hit, KBHit, KBIndex, QdrantSettings
 from kb_index._qdrant import QdrantStore
+from kb_index._rerank import SIGNALS, Candidates, Reranker
 from kb_index._stores import FaissStore, VectorStore
 from kb_index._text import tokenize
 
-__all__ = ["LEXICAL_CLIP", "LEXICAL_WEIGHT", "SOURCES", "Article", "BuildOptions", "BuildReport", "Chunker",
-           "Encoder", "FaissStore", "Hit", "KBHit", "KBIndex", "QdrantSettings", "QdrantStore", "VectorStore",
-           "article_text", "build_index", "fuse", "html_to_markdown", "message_text", "read_folder", "tokenize"]
+__all__ = ["LEXICAL_CLIP", "LEXICAL_WEIGHT", "SIGNALS", "SOURCES", "Article", "BuildOptions", "BuildReport",
+           "Candidates", "Chunker", "Encoder", "FaissStore", "Hit", "KBHit", "KBIndex", "QdrantSettings", "QdrantStore",
+           "Reranker", "VectorStore", "article_text", "build_index", "fuse", "html_to_markdown", "message_text",
+           "read_folder", "tokenize"]

@@ -62,17 +62,56 @@ def read_folder(folder: Path) -> list[Article]:
         except UnicodeDecodeError as exc:
             raise SourceError(f"not UTF-8 text ({exc.reason}); convert it or remove it from the folder",
                               file=str(path)) from exc
-        body = html_to_markdown(raw) if kind == "html" else raw
-        title = _first_heading(body) or path.stem.replace("_", " ").replace("-", " ")
+        meta: dict[str, str] = {}
         if kind == "html":
-            from bs4 import BeautifulSoup
-
-            page_title = BeautifulSoup(raw, "html.parser").title
-            if page_title and page_title.get_text(strip=True) and not _first_heading(body):
-                title = page_title.get_text(strip=True)
+            body, meta = html_to_markdown(raw), _html_meta(raw)
+        else:
+            body, meta = _front_matter(raw)
+        title = meta.get("title") or _first_heading(body) or path.stem.replace("_", " ").replace("-", " ")
         articles.append(Article(id=path.relative_to(folder).as_posix(), title=title, body=body,
+                                url=meta.get("url") or None, category=meta.get("category") or None,
                                 format="text" if kind == "text" else "markdown"))
     return articles
+
+
+URL_KEYS = ("url", "link", "href", "source_url", "permalink")  # where an article says where it lives
+
+
+def _front_matter(raw: str) -> tuple[str, dict[str, str]]:
+    """(body, metadata) of a Markdown file with a YAML front matter block (`---` ... `---`): title, url, category."""
+    if not raw.startswith("---"):
+        return raw, {}
+    end = raw.find("\n---", 3)
+    if end < 0:
+        return raw, {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(raw[3:end])
+    except yaml.YAMLError:
+        return raw, {}  # not front matter after all: index the file as written
+    if not isinstance(data, dict):
+        return raw, {}
+    meta = {str(k).lower(): str(v).strip() for k, v in data.items() if v is not None and not isinstance(v, dict | list)}
+    url = next((meta[k] for k in URL_KEYS if meta.get(k)), None)
+    out = {k: v for k, v in (("title", meta.get("title")), ("url", url), ("category", meta.get("category"))) if v}
+    return raw[end + 4:].lstrip("\n"), out
+
+
+def _html_meta(raw: str) -> dict[str, str]:
+    """Title and address of an HTML page: <title>, then <link rel=canonical> or <meta property=og:url>."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(raw, "html.parser")
+    out: dict[str, str] = {}
+    if not _first_heading(html_to_markdown(raw)) and soup.title and soup.title.get_text(strip=True):
+        out["title"] = soup.title.get_text(strip=True)
+    canonical = soup.find("link", rel="canonical")
+    og = soup.find("meta", attrs={"property": "og:url"})
+    href = (canonical.get("href") if canonical else None) or (og.get("content") if og else None)
+    if isinstance(href, str) and href.strip():
+        out["url"] = href.strip()
+    return out
 
 
 def _first_heading(markdown: str) -> str | None:

@@ -20,6 +20,7 @@ from typing_extensions import TypedDict
 from kb_index._fusion import fuse
 from kb_index._lexical import BM25, TermCounts
 from kb_index._qdrant import QdrantStore
+from kb_index._rerank import SIGNALS, Candidates, Reranker
 from kb_index._stores import FaissStore, VectorStore
 from kb_index.errors import EncoderMismatchError, IndexFormatError
 
@@ -28,6 +29,7 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.parquet"
+RERANK_K = 10  # the search depth (in articles) re-ranked candidates come from, in training and in use
 STATS = "stats.npz"
 
 
@@ -119,12 +121,15 @@ class KBIndex:
         self.cov_ = stats["cov"]
         self._ids = chunks["chunk_id"].to_numpy(np.int64)  # sorted on write
         # plain lists: a pandas row lookup costs ~30 µs, and a search looks at dozens of rows
-        self._cols = {c: chunks[c].tolist() for c in ("article_id", "source", "title", "snippet", "url", "section")}
+        self._cols = {c: chunks[c].tolist() if c in chunks.columns else [""] * len(chunks)
+                      for c in ("article_id", "source", "title", "snippet", "url", "section", "category")}
         self.lexical_weight = float(manifest["fusion"]["lexical_weight"])
         self.candidates = int(manifest["fusion"]["candidates"])
         self.lexical_clip = float(manifest["fusion"].get("lexical_clip") or 0)
         self.title_weight = float(manifest["fusion"].get("title_weight", 0.5))
         self._title_row, self._first_body = _article_rows(chunks, bool(manifest["chunking"].get("title_chunk")))
+        self._by_article: dict[str, list[int]] | None = None
+        self.reranker: Reranker | None = None  # learned from ticket -> article links (triage attaches it)
 
     @classmethod
     def open(cls, root: str | Path, *, encoder_id: str | None = None, dim: int | None = None,
@@ -167,22 +172,39 @@ class KBIndex:
         return np.where(ok, pos, -1)
 
     def search(self, vectors: np.ndarray, texts: Sequence[str], k: int = 5,
-               sources: Sequence[str] | None = None) -> list[list[Hit]]:
-        """Top-k articles per query; `vectors` are the queries embedded with the index's encoder."""
+               sources: Sequence[str] | None = None, *, floor: bool = False) -> list[list[Hit]]:
+        """Top-k articles per query; `vectors` are the queries embedded with the index's encoder.
+
+        With a `reranker` attached, candidates are ordered by its calibrated probability, and `floor`
+        drops those under its relevance floor (what a person is shown; rankings for evaluation keep them).
+        """
         if not len(self.chunks):
             return [[] for _ in texts]
-        n_cand = min(len(self.chunks), max(self.candidates, 10 * k))
-        d_scores, d_ids = self.store.search(np.asarray(vectors, np.float32), n_cand)
-        return [self._one(vectors[i], texts[i], d_scores[i], d_ids[i], k, sources) for i in range(len(texts))]
+        # a re-ranker learned on the candidates of a top-10 search sees the same depth, whatever k is
+        depth = max(self.candidates, 10 * (RERANK_K if self.reranker is not None else k))
+        d_scores, d_ids = self.store.search(np.asarray(vectors, np.float32), min(len(self.chunks), depth))
+        return [self._one(vectors[i], texts[i], d_scores[i], d_ids[i], k, sources, floor) for i in range(len(texts))]
 
-    def _one(self, vector: np.ndarray, text: str, d_scores: np.ndarray, d_ids: np.ndarray, k: int,
-             sources: Sequence[str] | None) -> list[Hit]:
+    def search_candidates(self, vectors: np.ndarray, texts: Sequence[str],
+                          proposed: Sequence[Sequence[str]] | None = None) -> list[Candidates]:
+        """Per query, the per-article candidates a re-ranked `search` ranks, with their signals, and the
+        `proposed` articles besides (what a re-ranker learns from)."""
+        if not len(self.chunks):
+            return [Candidates([], [], [], np.zeros(0, np.int64), np.zeros((0, len(SIGNALS)))) for _ in texts]
+        n_cand = min(len(self.chunks), max(self.candidates, 10 * RERANK_K))
+        d_scores, d_ids = self.store.search(np.asarray(vectors, np.float32), n_cand)
+        return [self._candidates(vectors[i], texts[i], d_scores[i], d_ids[i], proposed[i] if proposed else ())
+                for i in range(len(texts))]
+
+    def _candidates(self, vector: np.ndarray, text: str, d_scores: np.ndarray, d_ids: np.ndarray,
+                    proposed: Sequence[str] = ()) -> Candidates:
         rows = self._rows(d_ids)
         cos = {int(r): float(s) for r, s in zip(rows, d_scores, strict=True) if r >= 0}
         lex = self.bm25.scores(text)
         lex_mu, lex_sd = float(lex.mean()), float(lex.std())
         lex_top = _top(lex, max(len(cos), 1)) if lex_sd > 0 else np.empty(0, np.int64)
         extra = {int(r) for r in lex_top if int(r) not in cos and lex[r] > 0}
+        extra |= {r for r in self._article_chunk_rows(proposed) if r not in cos}  # e.g. the neighbours' articles
         # an article is judged by its title and its best section together: both rows must be scored
         partners = np.concatenate([self._title_row[list(cos | dict.fromkeys(extra))],
                                    self._first_body[list(cos | dict.fromkeys(extra))]])
@@ -195,11 +217,20 @@ class KBIndex:
         dense = np.fromiter(cos.values(), np.float64, len(cos))
         z_lex = (lex[cand] - lex_mu) / lex_sd if lex_sd > 0 else np.zeros(len(cand))
         fused = fuse(dense, z_lex, vector, self.cov_, weight=self.lexical_weight, clip=self.lexical_clip)
-        return self._collect(self._per_article(cand, fused), k, sources)
+        return self._per_article(cand, fused, dense, z_lex)
 
-    def _per_article(self, cand: np.ndarray, fused: np.ndarray) -> list[tuple[float, int]]:
-        """(score, best body row) per article, best first: title and best section averaged."""
-        title_score = {int(r): float(f) for r, f in zip(cand, fused, strict=True) if self._title_row[r] == r}
+    def _one(self, vector: np.ndarray, text: str, d_scores: np.ndarray, d_ids: np.ndarray, k: int,
+             sources: Sequence[str] | None, floor: bool) -> list[Hit]:
+        proposed = self.reranker.propose(vector) if self.reranker is not None else ()
+        cands = self._candidates(vector, text, d_scores, d_ids, proposed)
+        if self.reranker is None or not len(cands):
+            return self._collect(cands, cands.fused, k, sources, None)
+        scores = np.clip(self.reranker.rescore(vector, text, cands), 0.0, 1.0)
+        return self._collect(cands, scores, k, sources, self.reranker.floor if floor else None)
+
+    def _per_article(self, cand: np.ndarray, fused: np.ndarray, dense: np.ndarray, z_lex: np.ndarray) -> Candidates:
+        """One candidate per article, best first: title and best section averaged, with their signals."""
+        at = {int(r): j for j, r in enumerate(cand.tolist())}
         best: dict[int, tuple[float, int]] = {}
         for r, f in zip(cand.tolist(), fused.tolist(), strict=True):
             if self._title_row[r] == r and self._first_body[r] >= 0:
@@ -208,12 +239,37 @@ class KBIndex:
             if key not in best or f > best[key][0]:
                 best[key] = (f, r)
         w = self.title_weight
-        scored = [((1 - w) * f + w * title_score[key] if key in title_score and key != r else f, r)
-                  for key, (f, r) in best.items()]
-        scored.sort(key=lambda x: -x[0])
-        return scored
+        keys = sorted(best, key=lambda key: -self._article_score(key, best[key], fused, at, w))
+        signals = np.zeros((len(keys), len(SIGNALS)))
+        shown = np.zeros(len(keys), np.int64)
+        for i, key in enumerate(keys):
+            f, r = best[key]
+            t = at.get(key, at[r])
+            signals[i] = (self._article_score(key, best[key], fused, at, w), 0.0, np.log1p(i), dense[t], dense[at[r]],
+                          z_lex[t], z_lex[at[r]], self._cols["source"][r] == "answer")
+            shown[i] = r
+        if len(keys):
+            signals[:, 1] = signals[0, 0] - signals[:, 0]
+        col = self._cols
+        return Candidates([str(col["article_id"][r]) for r in shown], [str(col["source"][r]) for r in shown],
+                          [str(col["category"][r] or "") for r in shown], shown, signals)
 
-    def _collect(self, scored: list[tuple[float, int]], k: int, sources: Sequence[str] | None) -> list[Hit]:
+    @staticmethod
+    def _article_score(key: int, best: tuple[float, int], fused: np.ndarray, at: dict[int, int], w: float) -> float:
+        f, r = best
+        return (1 - w) * f + w * float(fused[at[key]]) if key in at and key != r else f
+
+    def _article_chunk_rows(self, article_ids: Sequence[str]) -> list[int]:
+        if not article_ids:
+            return []
+        if self._by_article is None:
+            self._by_article = {}
+            for r, a in enumerate(self._cols["article_id"]):
+                self._by_article.setdefault(str(a), []).append(r)
+        return [r for a in article_ids for r in self._by_article.get(a, ())]
+
+    def _collect(self, cands: Candidates, scores: np.ndarray, k: int, sources: Sequence[str] | None,
+                 floor: float | None) -> list[Hit]:
         col = self._cols
         wanted = set(sources or ("kb", "answer"))
         # past answers are many and alike; articles are the authoritative answer, so answers get at most half
@@ -221,7 +277,10 @@ class KBIndex:
         hits: list[Hit] = []
         seen: set[Any] = set()
         n_answers = 0
-        for score, r in scored:
+        for j in np.argsort(-scores, kind="stable"):
+            r, score = int(cands.rows[j]), float(scores[j])
+            if floor is not None and score < floor:
+                break
             article, source, snippet = col["article_id"][r], col["source"][r], col["snippet"][r]
             if source not in wanted or article in seen:
                 continue

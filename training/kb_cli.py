@@ -21,7 +21,8 @@ kb_app = typer.Typer(
 
 KbDirOpt = Annotated[Path, typer.Option("--kb", help="Index directory written by `triage kb build`.")]
 EmbedModelOpt = Annotated[Path | None, typer.Option(
-    "--model", help="Embed with this bundle's embedder (needed if the bundle was trained with --finetune).")]
+    "--model", help="Embed with this bundle's embedder (needed if the bundle was trained with --finetune), and "
+                    "rank with what it learned from tickets naming their `kb_article`.")]
 
 
 def _embedder(model: Path | None, spec: str | None, settings: Settings) -> tuple[Any, str]:
@@ -49,7 +50,13 @@ def _index_embedder(kb: Path, model: Path | None, settings: Settings) -> tuple[A
     if version is None:
         raise IndexFormatError(f"{kb} is not a KB index: build one with `triage kb build --source ... --out {kb}`")
     embedder, _ = _embedder(model, read_manifest(version)["encoder"].get("spec"), settings)
-    return open_kb(kb, embedder, settings), embedder
+    index = open_kb(kb, embedder, settings)
+    if model is not None:  # the ranking learned from the bundle's links, as `serve` would use it
+        from triage._bundle import read_manifest as bundle_manifest
+        from triage._ranker_cache import with_kb_ranker
+
+        index = with_kb_ranker(index, model, bundle_manifest(model), settings.cache_dir, progress=True)
+    return index, embedder
 
 
 @kb_app.command("build")
@@ -83,12 +90,35 @@ def build(
     mapping = mapping_from(config)
     articles = load_articles(source, mapping)
     if answers:
-        articles += load_answers(answers, None)
+        articles += load_answers(answers, None, settings.ticket_url)
     embedder, spec = _embedder(model, None, settings)
     opts = BuildOptions(backend=backend, mode=mode, chunk_chars=chunk_chars, qdrant=qdrant_settings(settings),
                         encoder_spec=spec, batch_size=settings.batch_size, progress=True)
     report = build_index(out, articles, embedder, opts)
     console.print(f"[green]Built[/] {escape(report.summary())}")
+    if model is not None:
+        _learn_ranking(out, model, embedder, settings)
+
+
+def _learn_ranking(kb: Path, model: Path, embedder: Any, settings: Settings) -> None:
+    """Fit the ranker learned from the bundle's ticket -> article links and keep it with the index."""
+    from triage._bundle import read_manifest
+    from triage._kb import open_kb
+    from triage._ranker_cache import with_kb_ranker
+
+    index = with_kb_ranker(open_kb(kb, embedder, settings), model, read_manifest(model), settings.cache_dir,
+                           in_index=True, progress=True)
+    ranker = index.reranker
+    if ranker is None:
+        console.print("No ranking learned: the bundle names no `kb_article` of this index (or fewer than 30 "
+                      "tickets do); suggestions are ranked by meaning and words, scored in cosine units.")
+        return
+    r = getattr(ranker, "report", {})
+    held = r.get("held_out", {}).get(r.get("model"), {})
+    console.print(f"[green]Learned[/] KB ranking from {r.get('queries')} tickets naming their article "
+                  f"({r.get('model')}; held-out recall@1 {held.get('recall_at_1', 0):.2f}, recall@5 "
+                  f"{held.get('recall_at_5', 0):.2f}); scores are now probabilities, suggestions under "
+                  f"{ranker.floor:.2f} are not shown ({r.get('floor_precision', 0):.0%} of those shown were right)")
 
 
 @kb_app.command("search")

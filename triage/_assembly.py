@@ -17,6 +17,7 @@ from triage._bundle import check_embedder, check_versions, load_heads, read_mani
 from triage._embedding import E5_PREFIXES, Embedder, SentenceTransformerEmbedder, load_embedder
 from triage._kb import open_kb
 from triage._onnx import ONNX_FILE, OnnxEmbedder
+from triage._ranker_cache import with_kb_ranker
 from triage._recurring import recurring_from_settings
 from triage._registry import ResolvedModel, live_history_path, parse_ref, resolve_model
 from triage._triage import Triage
@@ -56,6 +57,8 @@ def open_triage(bundle: str | Path | ResolvedModel, settings: Settings, *, embed
         settings = settings.model_copy(update={"history_db": history_db})
     manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress, settings.onnx_graph)
     index = _kb_for(settings.kb_dir if isinstance(kb, str) else kb, embedder, settings)
+    if index is not None:  # learned from the bundle's ticket -> article links, when it has them
+        index = with_kb_ranker(index, bundle, manifest, settings.cache_dir, progress=progress)
     recurring = (recurring_from_settings(bundle, manifest, embedder.dim, settings, ephemeral=history == "ephemeral",
                                          alerts=alerts) if history != "none" else None)
     triage = Triage(embedder, load_heads(bundle, manifest), manifest, kb=index, kb_top_k=settings.kb_top_k,

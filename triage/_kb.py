@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kb_index import Article, KBHit, KBIndex, QdrantSettings, article_text, read_folder
+from kb_index._articles import URL_KEYS
 from kb_index.errors import SourceError
 from triage._data import ColumnMapping, load_tickets, read_records
 from triage._embedding import Embedder
@@ -60,6 +61,7 @@ def _table_articles(path: Path, mapping: ColumnMapping) -> list[Article]:
                                 field=sorted(missing)[0])
         rec = {renames.get(k.strip(), k.strip()): ("" if v is None else str(v).strip()) for k, v in raw.items()}
         rec = {k: ("" if v == "nan" else v) for k, v in rec.items()}
+        rec["url"] = rec.get("url") or _url_alias(rec)
         rec["id"] = rec.get("id") or f"{path.stem}:{line}"  # no id column: the row's line, as for tickets
         problem = ("body", "title and body are both empty") if not (rec.get("title") or rec.get("body")) else (
             ("id", f"id {rec['id']!r} is already used on line {first_line[rec['id']]}")
@@ -77,8 +79,18 @@ def _table_articles(path: Path, mapping: ColumnMapping) -> list[Article]:
     return out
 
 
-def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> list[Article]:
-    """Past tickets with a developer's answer, as a second source of suggestions ('ticket:<id>')."""
+def _url_alias(rec: dict[str, str]) -> str:
+    """An unmapped address column under a usual name (URL, Link, href, ...), so hits are not `url: null`."""
+    lowered = {k.lower().strip(): v for k, v in rec.items()}
+    return next((lowered[k] for k in URL_KEYS if lowered.get(k)), "")
+
+
+def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = None,
+                 ticket_url: str | None = None) -> list[Article]:
+    """Past tickets with a developer's answer, as a second source of suggestions ('ticket:<id>').
+
+    `ticket_url` (TRIAGE_TICKET_URL, e.g. `https://desk/t/{id}`) gives each its link to the ticket.
+    """
     tickets = load_tickets(paths, mapping)
     if "answer" not in tickets.columns:
         raise DataError("no 'answer' column: past answers need the developer's reply (map it with --config)",
@@ -89,7 +101,8 @@ def load_answers(paths: Sequence[str | Path], mapping: ColumnMapping | None = No
         if not isinstance(answer, str) or not answer.strip():
             continue
         title = row.subject.strip() or row.body.strip().splitlines()[0][:120]
-        out.append(Article(id=f"ticket:{row.id}", title=title, body=row.body, source="answer",
+        url = ticket_url.format(id=row.id) if ticket_url and ticket_url != "{id}" else None
+        out.append(Article(id=f"ticket:{row.id}", title=title, body=row.body, source="answer", url=url,
                            answer=answer.strip(), format="text"))
     return out
 
@@ -107,7 +120,8 @@ def open_kb(kb_dir: str | Path, embedder: Embedder, settings: Settings) -> KBInd
 def search_kb(index: KBIndex, embedder: Embedder, queries: Sequence[str], k: int = 5,
               sources: Sequence[str] | None = None) -> list[list[KBHit]]:
     vectors = embedder.encode(list(queries), kind="query")
-    return [[h.as_dict() for h in hits] for hits in index.search(vectors, queries, k=k, sources=sources)]
+    found = index.search(vectors, queries, k=k, sources=sources, floor=True)
+    return [[h.as_dict() for h in hits] for hits in found]
 
 
 @dataclass
@@ -141,7 +155,8 @@ def find_gaps(index: KBIndex, embedder: Embedder, tickets: pd.DataFrame, *, min_
         vectors = embedder.encode(texts, kind="query", progress=progress)
     hits = index.search(vectors, texts, k=1, sources=["kb"])
     best = np.array([h[0].score if h else 0.0 for h in hits])
-    poor = np.flatnonzero(best < min_score)
+    # with a ranker learned from links, scores are probabilities and its floor says what "answered" means
+    poor = np.flatnonzero(best < (index.reranker.floor if index.reranker is not None else min_score))
     if len(poor) < max(min_size, 2):
         labels = np.zeros(len(poor), int)
     else:

@@ -120,7 +120,7 @@ class Triage:
                 beside[head.slot] = head.predict_results(feats)
         languages = [t.get("language") or detect_language(text) for t, text in zip(tickets, feats.texts, strict=True)]
         completeness = self.score_completeness(feats, languages)
-        kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k)
+        kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k, floor=True)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
         cut = feats.memo.get("truncated") or over_window(self.embedder, feats.texts)  # reported, never silent
         results: list[TicketResult] = []
@@ -186,4 +186,4 @@ class Triage:
         if self.kb is None:
             return []
         vector = self.embedder.encode([query], kind="query")
-        return [hit.as_dict() for hit in self.kb.search(vector, [query], k=k, sources=sources)[0]]
+        return [hit.as_dict() for hit in self.kb.search(vector, [query], k=k, sources=sources, floor=True)[0]]
