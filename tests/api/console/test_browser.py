@@ -81,7 +81,8 @@ def test_docs_and_charts_render_offline(server) -> None:  # type: ignore[no-unty
         w.page.goto(url + "/docs")
         w.page.wait_for_selector("#operations-review-review_queue_v1_review_queue_get", timeout=20_000)
         w.page.goto(url + "/redoc")
-        w.page.wait_for_function("document.body.innerText.includes('Predictions awaiting')", timeout=20_000)
+        # a text selector, not wait_for_function: its string predicate is an eval, which our CSP refuses
+        w.page.wait_for_selector("text=Predictions awaiting", state="attached", timeout=20_000)
         w.sign_in(KEYS["all"], "/ui/escalations")
         w.page.wait_for_selector("#escalation-table")
         assert w.page.evaluate("Chart.instances && Object.keys(Chart.instances).length") >= 2
