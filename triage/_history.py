@@ -62,7 +62,6 @@ class TicketHistory:
         self._lock = threading.RLock()
         self.db = connect(self.path)
         self._factory = store_factory or _default_store
-        self._depth = 0
         self._reset()
 
     def _reset(self) -> None:
@@ -162,20 +161,13 @@ class TicketHistory:
         that was not stored.
         """
         with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
+            if self.db.in_transaction:  # nested: the database joins it, the outermost call resets on failure
+                with self.db.transaction():
                     yield
-                finally:
-                    self._depth -= 1
                 return
             try:
                 with self.db.transaction():
-                    self._depth = 1
-                    try:
-                        yield
-                    finally:
-                        self._depth = 0
+                    yield
             except BaseException as exc:
                 self._reset()
                 if isinstance(exc, SQLAlchemyError):
