@@ -80,7 +80,7 @@ def features(history: TicketHistory, query: Query, pool: Pool) -> np.ndarray:
     out = np.zeros((len(pool), len(FEATURES)))
     if not len(pool):
         return out
-    info = history.texts(pool.rows)
+    info = history.texts([int(r) for r in pool.rows])
     vocab_idf = history.idf()
     idf = {} if vocab_idf is None else {t: float(vocab_idf[1][i]) for t, i in vocab_idf[0].items()}
     q_title, q_ids = set(tokenize(query.subject)), identifiers(query.text)

@@ -13,7 +13,8 @@ and whether its category is the neighbours' — is scored by a model chosen on h
 regression, or gradient boosting, whichever ranks the gold article best out of fold. Its probability
 is Platt-calibrated on those out-of-fold scores, so articles and past answers share one scale, and
 the floor is the lowest probability at which shown suggestions were right at least `FLOOR_PRECISION`
-of the time out of fold.
+of the time out of fold. The learner and the rule that chooses it are shared with the duplicate ranking
+(`triage._ranking`).
 """
 
 from __future__ import annotations
