@@ -134,3 +134,16 @@ def test_bundle_without_duplicate_links_keeps_todays_ranking(tmp_path: Path) -> 
     assert linked_manifest["duplicates"]["used"] is True  # type: ignore[index]
     ranker, shown = _similar(linked_bundle, linked_manifest, query)
     assert ranker is not None and shown[0] == query["duplicate_of"] and expected[0] != query["duplicate_of"]
+
+
+def test_training_on_linked_demo_tickets_records_its_duplicate_ranking(trained_bundle) -> None:  # type: ignore[no-untyped-def]
+    """`triage train` on the demo slice (which names `duplicate_of`) says in the manifest what it decided."""
+    from triage._bundle import file_sha256
+
+    info = trained_bundle.manifest["duplicates"]
+    assert info["queries"] >= 20 and set(info["held_out"]) == {"fused", "linear", "boosted"}
+    path = trained_bundle.bundle / FILE
+    assert path.is_file() == bool(info["used"])
+    if info["used"]:
+        assert info["sha256"] == file_sha256(path)
+        assert info["held_out"][info["model"]]["mrr"] >= info["held_out"]["fused"]["mrr"] + 0.02
