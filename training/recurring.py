@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 
 from triage._bundle import file_sha256
+from triage._duplicates import FILE as DUPLICATES_FILE
+from triage._duplicates import fit_duplicate_ranker, gold_pairs
 from triage._history import HistoryRecord, TicketHistory, order_times
 from triage._problems import fit_problems
 from triage._recurring import SEED, similarity_threshold
@@ -46,6 +48,9 @@ def build_history_seed(df: pd.DataFrame, dense: np.ndarray, embedder_id: str, fo
                        targets: list[str]) -> tuple[Path, dict[str, Any]]:
     """Write every training ticket (with its embedding) and the known problems; returns the file and a summary.
 
+    With `duplicate_of` links, the duplicate ranking is learned on the seed while it is open (summary key
+    `duplicate_ranking`, and `folder/duplicates.joblib` when it measured better than today's).
+
     Tickets without a date are placed by input order next to their dated neighbours (`order_times`);
     in a file with no date at all, at the epoch in file order, so they count as earlier than anything.
     """
@@ -75,6 +80,7 @@ def build_history_seed(df: pd.DataFrame, dense: np.ndarray, embedder_id: str, fo
     history.set_meta("similar_threshold", threshold)
     history.set_meta("spike_threshold", spike_threshold)
     history.set_meta("embedder", embedder_id)
+    ranking = learn_duplicates(history, df, created, folder) if links else None
     history.close()
     db = sqlite3.connect(str(path))  # one self-contained file: fold the WAL back in
     db.execute("PRAGMA journal_mode=DELETE")
@@ -82,4 +88,20 @@ def build_history_seed(df: pd.DataFrame, dense: np.ndarray, embedder_id: str, fo
     summary = {"file": SEED, "tickets": len(records), "similar_threshold": round(threshold, 4),
                "spike_threshold": round(spike_threshold, 4),
                **problems.summary(), "duplicate_links": len(links), "sha256": file_sha256(path)}
+    if ranking is not None:
+        summary["duplicate_ranking"] = ranking
     return path, summary
+
+
+def learn_duplicates(history: TicketHistory, df: pd.DataFrame, created: list[float], folder: Path) -> dict[str, Any]:
+    """Fit the duplicate ranking on the seed's own replay; its report (and file, when it is used)."""
+    import joblib
+
+    ids = df["id"].astype(str).tolist()
+    links = [str(_none(d) or "").strip() for d in df["duplicate_of"]]
+    gold = gold_pairs(ids, links, dict(zip(ids, created, strict=True)))
+    ranker, report = fit_duplicate_ranker(history, gold)
+    if ranker is not None:
+        joblib.dump(ranker, folder / "duplicates.joblib", compress=3)
+        report = {**report, "file": DUPLICATES_FILE, "sha256": file_sha256(folder / "duplicates.joblib")}
+    return report

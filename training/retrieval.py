@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from triage._bundle import file_sha256
+from triage._duplicates import FILE as DUPLICATES_FILE
 from triage._links import LINKS, write_links
 
 
@@ -23,3 +24,18 @@ def link_files(df: pd.DataFrame, folder: Path, manifest: dict[str, Any]) -> dict
     path, summary = written
     manifest["links"] = {**summary, "sha256": file_sha256(path)}
     return {LINKS: path}
+
+
+def duplicate_files(manifest: dict[str, Any], folder: Path, console: Any) -> dict[str, Path]:
+    """Move the duplicate ranking's report to `manifest["duplicates"]`, say what was decided; its file if used."""
+    report = manifest.get("history", {}).pop("duplicate_ranking", None)
+    if report is None:
+        return {}
+    manifest["duplicates"] = report
+    held = report.get("held_out") or {}
+    if report.get("used"):
+        console.print(f"Duplicate ranking learned from duplicate_of ({report['model']}): held-out MRR "
+                      f"{held[report['model']]['mrr']:.3f} vs {held['fused']['mrr']:.3f} today")
+        return {DUPLICATES_FILE: folder / "duplicates.joblib"}
+    console.print(f"Duplicate ranking: today's fused search kept ({report.get('reason')})")
+    return {}

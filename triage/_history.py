@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from triage._history_store import (
 )
 from triage.errors import HistoryError
 
-__all__ = ["HistoryRecord", "Match", "TicketHistory", "iso", "order_times", "to_epoch"]
+__all__ = ["HistoryRecord", "Match", "Pool", "TicketHistory", "iso", "order_times", "to_epoch"]
 
 MIN_IDF = float(np.log1p(0.8 / 0.2))  # terms in more than ~20% of tickets are skipped (see _term_scores)
 HISTORY_EXACT_MAX = 50_000
@@ -46,6 +47,22 @@ EXACT_LEXICAL_MAX = 5_000  # up to here BM25 is refreshed before every search; b
 MAX_HOLES = 1_000
 HOLE_SECONDS = 60.0  # how long catch_up keeps looking for a row id it skipped (a commit still in flight)
 
+
+@dataclass(frozen=True)
+class Pool:
+    """One query's candidates from the history: row ids with their fused, dense and BM25 z scores."""
+
+    rows: np.ndarray
+    fused: np.ndarray
+    dense: np.ndarray
+    lexical: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @classmethod
+    def empty(cls) -> Pool:
+        return cls(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0))
 
 
 class TicketHistory:
@@ -329,8 +346,26 @@ class TicketHistory:
         z[~ok] = -np.inf
         return self._lex_rows, z
 
-    def _fuse(self, vector: np.ndarray, cos: dict[int, float], lex: tuple[np.ndarray, np.ndarray] | None,
-              mode: str, k: int, weight: float) -> list[Match]:
+    def candidates(self, vector: np.ndarray, text: str, *, before: float, exclude: str | None = None,
+                   n: int = 50, lexical_weight: float = LEXICAL_WEIGHT,
+                   neighbours: list[tuple[np.ndarray, np.ndarray]] | None = None) -> Pool:
+        """The `n` best earlier tickets of the fused search with each of its signals, for a learned re-ranker
+        (`neighbours` as in `search`)."""
+        with self._lock:
+            if not len(self):
+                return Pool.empty()
+            self._refresh_lexical()
+            skip = self._row_of.get(exclude) if exclude is not None else None
+            vector = np.asarray(vector, np.float32).reshape(-1)
+            cos = self._dense_candidates(vector, before, skip, max(100, n), neighbours)
+            lex = self._lexical(text, before, skip) if self._bm25 is not None else None
+            pool = self._scored(vector, cos, lex, "fused", n, lexical_weight)
+            order = np.argsort(-pool.fused, kind="stable")[:n]
+            return Pool(pool.rows[order], pool.fused[order], pool.dense[order], pool.lexical[order])
+
+    def _scored(self, vector: np.ndarray, cos: dict[int, float], lex: tuple[np.ndarray, np.ndarray] | None,
+                mode: str, k: int, weight: float) -> Pool:
+        """Every candidate (dense neighbours plus the best lexical ones) with its fused, dense and BM25 z score."""
         z_of: dict[int, float] = {}
         if lex is not None:
             rows, z = lex
@@ -343,7 +378,7 @@ class TicketHistory:
                 pos = self._lex_position(row)
                 z_of[row] = float(z[pos]) if pos is not None else 0.0  # the unrefreshed tail: neutral
         if not cos:
-            return []
+            return Pool.empty()
         cand = np.fromiter(cos, np.int64, len(cos))
         dense = np.fromiter(cos.values(), np.float64, len(cos))
         z_lex = np.asarray([z_of.get(int(r), 0.0) for r in cand])
@@ -353,8 +388,27 @@ class TicketHistory:
             fused = fuse(dense, z_lex, vector, self.covariance(), weight=weight, clip=LEXICAL_CLIP)
         else:
             fused = dense
-        order = np.argsort(-fused)[:k]
-        return [Match(int(cand[j]), float(fused[j]), float(dense[j])) for j in order]
+        return Pool(cand, np.asarray(fused, np.float64), dense, z_lex)
+
+    def _fuse(self, vector: np.ndarray, cos: dict[int, float], lex: tuple[np.ndarray, np.ndarray] | None,
+              mode: str, k: int, weight: float) -> list[Match]:
+        pool = self._scored(vector, cos, lex, mode, k, weight)
+        order = np.argsort(-pool.fused)[:k]
+        return [Match(int(pool.rows[j]), float(pool.fused[j]), float(pool.dense[j])) for j in order]
+
+    def texts(self, rows: Sequence[int]) -> dict[int, tuple[str, str, float]]:
+        """(subject, text, created_at) of these rows: what a duplicate re-ranker compares."""
+        if not len(rows):
+            return {}
+        marks = ",".join("?" * len(rows))
+        cur = self.db.execute(f"SELECT id, subject, text, created_at FROM tickets WHERE id IN ({marks})",
+                              [int(r) for r in rows])
+        return {int(r): (str(subject or ""), str(text or ""), float(created)) for r, subject, text, created in cur}
+
+    def idf(self) -> tuple[dict[str, int], np.ndarray] | None:
+        """The BM25 vocabulary and idf of the history (None before anything is indexed)."""
+        self._refresh_lexical()
+        return (self._bm25.vocab, self._bm25.idf) if self._bm25 is not None else None
 
     def details(self, rows: Sequence[int]) -> dict[int, dict[str, Any]]:
         """What a result shows about earlier tickets, read for the few rows returned."""

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from triage._alerts import AlertConfig, AlertSender
+from triage._duplicates import CANDIDATES, DuplicateRanker, Query, load_duplicate_ranker
 from triage._history import HistoryRecord, TicketHistory, iso, order_times
 from triage._problems import ProblemSet, problem_dict
 from triage._spike import SpikeConfig, SpikeDetector
@@ -49,8 +50,9 @@ def similarity_threshold(vectors: np.ndarray, quantile: float = 0.999, pairs: in
 
 class Recurring:
     def __init__(self, history: TicketHistory, problems: ProblemSet, spike: SpikeDetector | None = None,
-                 top_k: int = 5) -> None:
+                 top_k: int = 5, ranker: DuplicateRanker | None = None) -> None:
         self.history = history
+        self.ranker = ranker  # learned from the bundle's duplicate_of links, when it measured better
         self.problems = problems
         self.spike = spike
         self.top_k = top_k
@@ -94,7 +96,12 @@ class Recurring:
              prediction: Prediction, record: bool) -> RecurringResult:
         tid = str(ticket.get("id") or "") or None
         raw: list[tuple[np.ndarray, np.ndarray]] = []
-        matches = self.history.search(vector, text, before=created, exclude=tid, k=self.top_k, neighbours=raw)
+        if self.ranker is not None:  # the fused candidates, ordered by what the team's duplicate links taught
+            pool = self.history.candidates(vector, text, before=created, exclude=tid, n=CANDIDATES, neighbours=raw)
+            query = Query(vector, str(ticket.get("subject") or ""), text, created)
+            matches = self.ranker.rank(self.history, query, pool, self.top_k)
+        else:
+            matches = self.history.search(vector, text, before=created, exclude=tid, k=self.top_k, neighbours=raw)
         info = self.history.details([m.row for m in matches])
         similar: list[SimilarTicket] = [
             {"ticket_id": info[m.row]["ticket_id"], "score": round(float(np.clip(m.score, 0, 1)), 4),
@@ -254,7 +261,8 @@ def open_recurring(bundle: Path, manifest: Mapping[str, Any], dim: int, *, live:
     _reassign_classified(history, problems)
     threshold = float(history.meta("spike_threshold", history.meta("similar_threshold", DEFAULT_THRESHOLD)))
     sender = AlertSender(alerts) if alerts is not None and alerts.enabled else None
-    recurring = Recurring(history, problems, SpikeDetector(history, threshold, spike, sender), top_k=top_k)
+    recurring = Recurring(history, problems, SpikeDetector(history, threshold, spike, sender), top_k=top_k,
+                          ranker=load_duplicate_ranker(Path(bundle), manifest))
     recurring.scratch = scratch
     return recurring
 

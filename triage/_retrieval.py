@@ -13,7 +13,8 @@ and whether its category is the neighbours' — is scored by a model chosen on h
 regression, or gradient boosting, whichever ranks the gold article best out of fold. Its probability
 is Platt-calibrated on those out-of-fold scores, so articles and past answers share one scale, and
 the floor is the lowest probability at which shown suggestions were right at least `FLOOR_PRECISION`
-of the time out of fold.
+of the time out of fold. The learner and the rule that chooses it are shared with the duplicate ranking
+(`triage._ranking`).
 """
 
 from __future__ import annotations
@@ -24,13 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from kb_index import SIGNALS, Candidates, KBIndex
 from triage._links import LinkedTickets
+from triage._ranking import Training, calibrated, choose
 
 NEIGHBOURS = 20  # past tickets that vote for an article
 TEMPERATURE = 0.02  # softmax temperature of their votes (cosine units)
@@ -38,20 +37,7 @@ MIN_LINKED = 30  # fewer tickets naming an article in the index: no re-ranker (b
 MAX_QUERIES = 1500  # the most recent linked tickets used as training queries (bounds the fit)
 FLOOR_PRECISION = 0.3  # the least likely suggestion shown is still right this often on held-out links
 SHOWN = 3  # suggestions per ticket the floor is chosen for (TRIAGE_KB_TOP_K's default)
-FOLDS = 3
-MARGIN = 0.02  # out-of-fold MRR a learned model must gain over the fused order to replace it (noise: ~0.015)
 FEATURES = (*SIGNALS, "vote", "nearest_link", "log_links", "category_vote", "nearest_ticket")
-
-
-def _models() -> dict[str, Any]:
-    return {"fused": LogisticRegression(C=1.0, max_iter=1000),
-            "linear": make_pipeline(StandardScaler(), LogisticRegression(C=0.3, max_iter=2000)),
-            "boosted": HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15,
-                                                      min_samples_leaf=20, l2_regularization=1.0, random_state=0)}
-
-
-def _columns(model: str) -> list[int]:
-    return [0, 1] if model == "fused" else list(range(len(FEATURES)))
 
 
 @dataclass
@@ -123,26 +109,12 @@ class KBRanker:
         return out
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
-        raw = self.model.predict_proba(x[:, _columns(self.model_name)])[:, 1]
-        return self.calibration.predict_proba(_logit(raw)[:, None])[:, 1]
+        return calibrated(self.model_name, self.model, self.calibration, x)
 
     def rescore(self, vector: np.ndarray, text: str, candidates: Candidates) -> np.ndarray:
         if not len(candidates):
             return np.zeros(0)
         return self.probabilities(self.features(vector, candidates))
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
-
-
-@dataclass
-class _Training:
-    x: np.ndarray
-    y: np.ndarray
-    group: np.ndarray  # query index per row
-    queries: int
 
 
 def fit_kb_ranker(index: KBIndex, linked: LinkedTickets, *, progress: bool = False) -> KBRanker | None:
@@ -160,24 +132,17 @@ def fit_kb_ranker(index: KBIndex, linked: LinkedTickets, *, progress: bool = Fal
     base = KBRanker(vectors, articles, answer_article, category, "fused", None, LogisticRegression(), 0.0)
     title = dict(zip(chunks["article_id"].astype(str), chunks["title"].astype(str).str.strip(), strict=True))
     data = _training_rows(index, base, texts, ids, title, progress)
-    oof = {name: _out_of_fold(name, data) for name in _models()}
-    quality = {name: _ranking(p, data) for name, p in oof.items()}
-    chosen = max(quality, key=lambda n: quality[n]["mrr"])
-    if quality[chosen]["mrr"] < quality["fused"]["mrr"] + MARGIN:  # not clearly better: keep the fused order
-        chosen = "fused"
-    model = _models()[chosen].fit(data.x[:, _columns(chosen)], data.y)
-    calibration = LogisticRegression(C=100.0).fit(_logit(oof[chosen])[:, None], data.y)
-    calibrated = calibration.predict_proba(_logit(oof[chosen])[:, None])[:, 1]
-    floor, precision, shown = _floor(calibrated, data)
-    report = {"queries": data.queries, "candidates": len(data.y), "model": chosen,
-              "held_out": {n: {k: round(v, 4) for k, v in q.items()} for n, q in quality.items()},
+    choice = choose(data)
+    floor, precision, shown = _floor(choice.calibrated, data)
+    report = {"queries": data.queries, "candidates": len(data.y), "model": choice.name, "held_out": choice.quality,
               "floor": round(floor, 4), "floor_precision": round(precision, 4), "floor_shown": round(shown, 4),
               "seconds": round(time.perf_counter() - started, 1)}
-    return KBRanker(vectors, articles, answer_article, category, chosen, model, calibration, floor, report)
+    return KBRanker(vectors, articles, answer_article, category, choice.name, choice.model, choice.calibration, floor,
+                    report)
 
 
 def _training_rows(index: KBIndex, base: KBRanker, texts: Sequence[str], ids: Sequence[str],
-                   title: dict[str, str], progress: bool) -> _Training:
+                   title: dict[str, str], progress: bool) -> Training:
     """Candidates of every linked ticket, each ticket left out of its own neighbours and answers.
 
     An article with the very title of the gold one counts as right too: a KB that repeats a question
@@ -209,7 +174,7 @@ def _training_rows(index: KBIndex, base: KBRanker, texts: Sequence[str], ids: Se
                 xs.append(_renormalised(x[absent]))
                 ys.append(np.zeros(int(absent.sum()), bool))
                 groups.append(np.full(int(absent.sum()), i + n))
-    return _Training(np.concatenate(xs), np.concatenate(ys).astype(int), np.concatenate(groups), n)
+    return Training(np.concatenate(xs), np.concatenate(ys).astype(int), np.concatenate(groups), n)
 
 
 def _renormalised(x: np.ndarray) -> np.ndarray:
@@ -221,36 +186,7 @@ def _renormalised(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _out_of_fold(name: str, data: _Training) -> np.ndarray:
-    """Each candidate's probability from a model that never saw its query (grouped folds)."""
-    folds = (data.group % data.queries) % FOLDS  # a ticket and its no-answer copy share a fold
-    out = np.zeros(len(data.y))
-    cols = _columns(name)
-    for f in range(FOLDS):
-        train, test = folds != f, folds == f
-        if len(np.unique(data.y[train])) < 2:
-            out[test] = data.x[test, 0]
-            continue
-        model = _models()[name].fit(data.x[train][:, cols], data.y[train])
-        out[test] = model.predict_proba(data.x[test][:, cols])[:, 1]
-    return out
-
-
-def _ranking(p: np.ndarray, data: _Training) -> dict[str, float]:
-    """Recall@1, recall@5 and MRR of the gold article over the training queries (0 when not a candidate)."""
-    r1 = r5 = mrr = 0.0
-    for g in np.unique(data.group[data.group < data.queries]):
-        rows = np.flatnonzero(data.group == g)
-        order = rows[np.argsort(-p[rows], kind="stable")]
-        hit = np.flatnonzero(data.y[order])
-        if len(hit):
-            rank = int(hit[0]) + 1
-            r1, r5, mrr = r1 + (rank == 1), r5 + (rank <= 5), mrr + 1 / rank
-    n = max(data.queries, 1)
-    return {"recall_at_1": r1 / n, "recall_at_5": r5 / n, "mrr": mrr / n}
-
-
-def _floor(p: np.ndarray, data: _Training) -> tuple[float, float, float]:
+def _floor(p: np.ndarray, data: Training) -> tuple[float, float, float]:
     """(floor, precision of the suggestions shown above it, share of real tickets that still get one).
 
     The floor is the lowest probability at which a suggestion — judged among the first `SHOWN` of each
