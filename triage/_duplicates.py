@@ -138,7 +138,8 @@ def fit_duplicate_ranker(history: TicketHistory, gold: dict[str, set[str]], *,
                               "seconds": round(time.perf_counter() - started, 1)}
     if choice.name == "fused":
         return None, {**report, "used": False,
-                      "reason": "the learned ranking did not beat today's by the margin on held-out links"}
+                      "reason": "the learned ranking did not clearly beat today's on held-out links "
+                                "(0.02 MRR and a paired bootstrap)"}
     report["used"] = True
     return DuplicateRanker(choice.name, choice.model, choice.calibration, report), report
 

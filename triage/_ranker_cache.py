@@ -28,7 +28,7 @@ from triage._retrieval import KBRanker, fit_kb_ranker
 
 log = logging.getLogger("triage.kb")
 FORMAT = "triage-kb-ranker"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: chosen under the bootstrap rule of triage._ranking (older choices are refitted)
 INDEX_FOLDER = "rankers"
 CACHE_FOLDER = "kb-rankers"
 
