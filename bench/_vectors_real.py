@@ -49,7 +49,7 @@ def embed_cached(texts: list[str], cache: Path, *, minutes: float, chunk: int = 
     from triage import Settings, load_embedder
 
     done = np.load(cache) if cache.exists() else np.zeros((0, 384), np.float32)
-    if len(done) >= len(texts):
+    if len(done) >= len(texts) or minutes <= 0:
         return done[:len(texts)]
     settings = Settings()
     emb = load_embedder(settings.embedder, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens,

@@ -93,7 +93,7 @@ def truth(vecs: np.ndarray, queries: np.ndarray, limits: list[float | None]) -> 
     for lim in limits:
         best_s = np.full((K, len(queries)), -np.inf, np.float32)
         best_i = np.full((K, len(queries)), -1, np.int64)
-        stop = len(vecs) if lim is None else int(math.ceil(lim))  # row i has created_at = i
+        stop = len(vecs) if lim is None else math.ceil(lim)  # row i has created_at = i
         for start in range(0, stop, 100_000):
             scores = vecs[start:min(stop, start + 100_000)] @ queries.T  # (rows, queries)
             top = np.argpartition(-scores, min(K, len(scores) - 1), axis=0)[:K]
@@ -112,7 +112,7 @@ def faiss_searcher(store: Any, n: int) -> Searcher:
             return [int(i) for i in store.search(q[None, :], K)[1][0] if i >= 0]
         fetch = min(n, WANT)
         while True:
-            scores, ids = store.search(q[None, :], fetch)
+            _, ids = store.search(q[None, :], fetch)
             ok = (ids[0] >= 0) & (ids[0] < before)
             if ok.sum() >= WANT or fetch >= n:
                 return [int(i) for i in ids[0][ok][:K]]
@@ -154,7 +154,7 @@ def measure(searchers: dict[str, Searcher], queries: np.ndarray, limits: list[fl
     """Every query to every searcher in turn; per (searcher, filter): p50/p95 ms and recall@10 vs exact."""
     lat: dict[tuple[str, str], list[float]] = {}
     rec: dict[tuple[str, str], list[float]] = {}
-    for name, fn in searchers.items():
+    for fn in searchers.values():
         fn(queries[0], None)  # warm-up
     for lim in limits:
         for qi, q in enumerate(queries):
@@ -165,8 +165,8 @@ def measure(searchers: dict[str, Searcher], queries: np.ndarray, limits: list[fl
                 want = exact[str(lim)][qi]
                 rec.setdefault((name, str(lim)), []).append(len(set(got) & set(want)) / max(1, len(want)))
     return [{"store": name, "filter": lim, "p50_ms": round(float(np.percentile(v, 50)), 3),
-             "p95_ms": round(float(np.percentile(v, 95)), 3), "recall_at_10": round(float(np.mean(rec[(name, lim)])), 4)}
-            for (name, lim), v in lat.items()]
+             "p95_ms": round(float(np.percentile(v, 95)), 3),
+             "recall_at_10": round(float(np.mean(rec[(name, lim)])), 4)} for (name, lim), v in lat.items()]
 
 
 def one(cache: Path, n: int, holdout: int, n_queries: int, m: int, ef_construct: int, efs: list[int]) -> None:
