@@ -1,7 +1,7 @@
 """Knowledge-base index: articles and past answers, chunked, embedded and searched.
 
 Public surface: build or update an index (`build_index`), open and search it
-(`KBIndex`), the vector-store protocol with its FAISS and Qdrant backends, and
+(`KBIndex`), the vector-store protocol with its FAISS, Qdrant and Qdrant Edge backends, and
 the folder reader, and the dense + BM25 fusion (`fuse`, with its defaults `LEXICAL_WEIGHT` and
 `LEXICAL_CLIP`) that the ticket history ranks by too. Durable writes (atomic file, fsync of a
 directory, atomic directory swap) are the public module `kb_index.durable`. Embedding is the
