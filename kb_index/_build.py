@@ -38,7 +38,7 @@ from kb_index._index import (
 )
 from kb_index._lexical import TermCounts
 from kb_index._qdrant import QdrantStore
-from kb_index._stores import FaissStore, VectorStore
+from kb_index._stores import NPROBE, FaissStore, VectorStore
 from kb_index.durable import atomic_write_text, fsync_tree
 from kb_index.errors import IndexBusyError, SourceError
 
@@ -70,7 +70,7 @@ class BuildOptions:
     lexical_clip: float = LEXICAL_CLIP
     candidates: int = 100
     exact_max: int = 200_000
-    nprobe: int = 32
+    nprobe: int = NPROBE  # kb_index._stores: measured on real embeddings
     qdrant: QdrantSettings = field(default_factory=QdrantSettings)
     encoder_spec: str | None = None  # how to load the encoder again ("e5-small", "bundle:/path"), for the CLI
     batch_size: int = 32
