@@ -89,7 +89,7 @@ def mine_triples(queries: Sequence[str], gold: Sequence[str], articles: Sequence
     return out
 
 
-def contrastive_tune(folder: Path, triples: Sequence[Triple], out: Path, *, max_tokens: int = 256,
+def contrastive_tune(folder: Path, triples: Sequence[Triple], out: Path, *, max_tokens: int = 128,
                      batch_size: int = 16, lr: float = 3e-5, epochs: int = 1, seed: int = 0,
                      time_budget: float | None = None) -> TuningRun:
     """Tune the sentence-transformers model in `folder` on `triples`; save it to `out` (within `time_budget` s)."""
@@ -199,7 +199,7 @@ def judge(base: Embedder, source: Path, queries: list[str], gold: list[str], art
 
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(queries))
-    n_judge = max(10, int(round(JUDGE_SHARE * len(queries))))
+    n_judge = max(10, round(JUDGE_SHARE * len(queries)))
     held, seen = np.sort(order[:n_judge]), np.sort(order[n_judge:])
     started = time.perf_counter()
     triples = mine_triples([queries[i] for i in seen], [gold[i] for i in seen], articles, seed)

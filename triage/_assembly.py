@@ -159,7 +159,8 @@ def _matching(kb: KBIndex | Path | None, shared: Embedder, tuned: Embedder | Non
     if isinstance(kb, KBIndex):
         built_with: str | None = kb.encoder_id
     else:
-        from kb_index._index import current_version_dir, read_manifest as index_manifest
+        from kb_index._index import current_version_dir
+        from kb_index._index import read_manifest as index_manifest
 
         version = current_version_dir(Path(kb))
         built_with = str(index_manifest(version)["encoder"]["model_id"]) if version is not None else None
