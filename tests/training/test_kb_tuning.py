@@ -44,8 +44,8 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Pat
 
 def _tickets(tmp_path: Path, links: bool) -> Path:
     demo = pd.read_csv(DEMO / "tickets.csv")
-    linked = demo[demo["kb_article"].notna()].head(60)
-    other = demo[demo["kb_article"].isna()].head(20)
+    linked = demo[demo["kb_article"].notna()].head(40)  # 30+ also teach the learned ranker
+    other = demo[demo["kb_article"].isna()].head(10)
     cols = ["id", "created_at", "subject", "body"] + (["kb_article"] if links else [])
     path = tmp_path / "tickets.csv"
     pd.concat([linked, other])[cols].to_csv(path, index=False)
