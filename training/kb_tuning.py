@@ -233,6 +233,7 @@ def tune_for_retrieval(base: Embedder, df: pd.DataFrame, articles: Sequence[Arti
         return None, {"used": False, "reason": skip}
     console.print(f"[bold]KB tuning:[/] {len(queries)} tickets name an article of the {len(articles)} given")
     source = Path(str(getattr(base, "source", "")))
+    facts: dict[str, Any]
     if settings.kb_tuning == "on":  # asked for: no judging, all the budget for the tuning that ships
         better, facts, spent = True, {"judged_on": 0, "reason": "TRIAGE_KB_TUNING=on: shipped unjudged"}, 0.0
     else:
