@@ -263,11 +263,11 @@ def tune_for_retrieval(base: Embedder, df: pd.DataFrame, articles: Sequence[Arti
 def _skip_reason(base: Embedder, linked: int, settings: Settings) -> str | None:
     if settings.kb_tuning == "off":
         return "KB tuning off (TRIAGE_KB_TUNING=off)"
-    if not tunable(base):
-        return f"KB tuning skipped: {base.model_id} is not a local sentence-transformers model"
     least = 2 if settings.kb_tuning == "on" else MIN_LINKED
     if linked < least:
         return f"KB tuning skipped: {linked} tickets name an article of the given KB (needs {least}+)"
+    if not tunable(base):
+        return f"KB tuning skipped: {base.model_id} is not a local sentence-transformers model"
     return None
 
 

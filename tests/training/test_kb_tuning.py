@@ -3,7 +3,9 @@ travels in the bundle as `retrieval_embedder/`, `kb build --model` embeds the KB
 queries with it; a bundle without links is what it was before.
 
 The tuning runs for real on a tiny sentence-transformers model (one layer, 16 dimensions, e5's tokenizer)
-so the whole path takes seconds; bench/kb_quality.py measures the real e5-small tuning.
+so the whole path is cheap (~20 s on an idle box, but minutes on the loaded shared one: those two tests are
+marked slow); the bundle without links uses the light USE embedder and stays in the default suite.
+bench/kb_quality.py measures the real e5-small tuning.
 """
 
 from __future__ import annotations
@@ -52,22 +54,22 @@ def _tickets(tmp_path: Path, links: bool) -> Path:
     return path
 
 
-def _train(tmp_path: Path, tiny: Path, cache_dir: Path, links: bool):  # type: ignore[no-untyped-def]
+def _train(tmp_path: Path, spec: str, cache_dir: Path, links: bool, embedder=None):  # type: ignore[no-untyped-def]
     from training.pipeline import TrainOptions, train
     from triage import Settings
 
-    settings = Settings(embedder=str(tiny), cache_dir=cache_dir, max_tokens=32, kb_tuning="on",
+    settings = Settings(embedder=spec, cache_dir=cache_dir, max_tokens=32, kb_tuning="on",
                         kb_tuning_tokens=32, kb_tuning_batch=8)
-    return train([_tickets(tmp_path, links)], tmp_path / "model", settings=settings,
+    return train([_tickets(tmp_path, links)], tmp_path / "model", settings=settings, embedder=embedder,
                  options=TrainOptions(mlflow=False, cv=2, kb_source=[DEMO / "kb.csv"])), settings
 
 
-def _kb_build(bundle: Path, out: Path, cache_dir: Path, tiny: Path, monkeypatch: pytest.MonkeyPatch) -> dict:  # type: ignore[type-arg]
+def _kb_build(bundle: Path, out: Path, cache_dir: Path, spec: str, monkeypatch: pytest.MonkeyPatch) -> dict:  # type: ignore[type-arg]
     from kb_index._index import current_version_dir, read_manifest
     from training.kb_cli import build
 
     monkeypatch.setenv("TRIAGE_CACHE_DIR", str(cache_dir))
-    monkeypatch.setenv("TRIAGE_EMBEDDER", str(tiny))
+    monkeypatch.setenv("TRIAGE_EMBEDDER", spec)
     build(source=[DEMO / "kb.csv"], out=out, model=bundle)
     version = current_version_dir(out)
     assert version is not None
@@ -86,6 +88,7 @@ def test_hard_negatives_are_wrong_articles_that_share_words() -> None:
     assert all(t.positive.startswith("VPN не подключается\nAnyConnect") for t in triples)
 
 
+@pytest.mark.slow
 def test_a_batch_never_counts_a_tickets_own_article_against_it(tiny_model: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
@@ -105,19 +108,20 @@ def test_a_batch_never_counts_a_tickets_own_article_against_it(tiny_model: Path)
     assert unmasked > loss + 0.1  # counting the twin column as a negative would cost about log(4/3) more
 
 
+@pytest.mark.slow
 def test_links_ship_a_retrieval_embedder_that_the_kb_and_serving_use(tmp_path: Path, tiny_model: Path,
                                                                     cache_dir: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from triage import open_triage
 
-    result, settings = _train(tmp_path, tiny_model, cache_dir, links=True)
+    result, settings = _train(tmp_path, str(tiny_model), cache_dir, links=True)
     facts = result.manifest["retrieval_embedder"]
     folder = result.bundle / "retrieval_embedder"
     assert facts["used"] and "+kb-" in facts["id"] and facts["run"]["pairs_done"] > 0
     assert (folder / "onnx" / "model.onnx").is_file() and not (folder / "model.safetensors").exists()
     assert result.manifest["embedder"]["id"] == f"st:{tiny_model}"  # labels and history keep the shared one
 
-    index_manifest = _kb_build(result.bundle, tmp_path / "kb", cache_dir, tiny_model, monkeypatch)
+    index_manifest = _kb_build(result.bundle, tmp_path / "kb", cache_dir, str(tiny_model), monkeypatch)
     assert index_manifest["encoder"]["model_id"] == facts["id"]  # the KB is embedded with the tuned model
 
     triage = open_triage(result.bundle, settings, kb=tmp_path / "kb", history="none")
@@ -132,15 +136,15 @@ def test_links_ship_a_retrieval_embedder_that_the_kb_and_serving_use(tmp_path: P
         triage.close()
 
 
-def test_without_links_the_bundle_and_its_kb_are_as_before(tmp_path: Path, tiny_model: Path, cache_dir: Path,
+def test_without_links_the_bundle_and_its_kb_are_as_before(tmp_path: Path, use_embedder, cache_dir: Path,  # type: ignore[no-untyped-def]
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from triage import open_triage
 
-    result, settings = _train(tmp_path, tiny_model, cache_dir, links=False)
+    result, settings = _train(tmp_path, "use-v3", cache_dir, links=False, embedder=use_embedder)
     facts = result.manifest["retrieval_embedder"]
     assert not facts["used"] and "0 tickets name an article" in facts["reason"]
     assert not (result.bundle / "retrieval_embedder").exists()
-    index_manifest = _kb_build(result.bundle, tmp_path / "kb", cache_dir, tiny_model, monkeypatch)
+    index_manifest = _kb_build(result.bundle, tmp_path / "kb", cache_dir, "use-v3", monkeypatch)
     assert index_manifest["encoder"]["model_id"] == result.manifest["embedder"]["id"]
     triage = open_triage(result.bundle, settings, kb=tmp_path / "kb", history="none")
     try:
