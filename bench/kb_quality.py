@@ -11,8 +11,14 @@ ranker the product learns where a bundle meets a KB (`triage._retrieval.fit_kb_r
 time-like ones (file order, first half -> second, and reversed), reported as mean and spread, against
 TF-IDF and the untuned hybrid on the same test halves; plus the fit's time, and its calibration floor.
 
+`--learned --contrastive`: the same halves (random ones only), plus the embedder tuned on the training
+half's (ticket, article) links by the product's own step (`training.kb_tuning.tune_for_retrieval`, as
+`triage train --kb-source` runs it: judged on a held-out fifth of the training half, shipped only when
+better): the KB is embedded with it ("contrastive") and the learned ranker fitted on top ("both").
+
     python bench/kb_quality.py --out bench/results/kb_quality.json
     python bench/kb_quality.py --learned --out bench/results/kb_learned.json
+    python bench/kb_quality.py --learned --contrastive --splits 3 --out bench/results/kb_contrastive.json
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ def main() -> None:
     parser.add_argument("--embedder", default="e5-small")
     parser.add_argument("--learned", action="store_true", help="train on half the cases, test on the other half")
     parser.add_argument("--splits", type=int, default=5, help="random halves (besides the two time-like ones)")
+    parser.add_argument("--contrastive", action="store_true", help="with --learned: also tune the embedder on "
+                        "each training half (random halves only)")
     parser.add_argument("--fit-scale", action="store_true", help="time and peak memory of the ranker's fit at "
                         "400 and 5,000 linked tickets (the cases, tiled with jittered vectors past 400)")
     args = parser.parse_args()
@@ -146,8 +154,9 @@ def learned(args: argparse.Namespace) -> None:
     n = len(queries)
     rng = np.random.default_rng(0)
     halves = [(f"random-{s}", *np.split(rng.permutation(n), [n // 2])) for s in range(args.splits)]
-    halves += [("time", np.arange(n // 2), np.arange(n // 2, n)),
-               ("time-reversed", np.arange(n // 2, n), np.arange(n // 2))]
+    if not args.contrastive:
+        halves += [("time", np.arange(n // 2), np.arange(n // 2, n)),
+                   ("time-reversed", np.arange(n // 2, n), np.arange(n // 2))]
     per_split: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         build_index(Path(tmp) / "kb", articles, embedder, BuildOptions(progress=True))
@@ -168,16 +177,57 @@ def learned(args: argparse.Namespace) -> None:
             row["ranker"] = ranker.report
             shown = [h for hs in index.search(vectors[test], t_q, k=3, floor=True) for h in hs]
             row["shown_per_ticket"] = round(len(shown) / len(test), 3)
+            if args.contrastive:
+                row.update(_contrastive(Path(tmp) / f"kb-{name}", articles, embedder, queries, gold_id, gold,
+                                        train, test, title_of))
             per_split.append(row)
-            print(name, {k: row[k] for k in ("tfidf", "hybrid", "learned")}, ranker.report["model"], flush=True)
+            print(name, {k: row[k] for k in MODELS if k in row}, ranker.report["model"], flush=True)
+    models = [m for m in MODELS if m in per_split[0]]
     summary = {m: {k: {"mean": round(float(np.mean([r[m][k] for r in per_split])), 3),  # type: ignore[index]
                        "sd": round(float(np.std([r[m][k] for r in per_split])), 3)}  # type: ignore[index]
-                   for k in ("recall_at_1", "recall_at_5", "mrr")} for m in ("tfidf", "hybrid", "learned")}
+                   for k in ("recall_at_1", "recall_at_5", "mrr")} for m in models}
     out = {"embedder": embedder.model_id, "protocol": "train on half of the cases, test on the other half",
-           "summary": summary, "splits": per_split, "command": "python bench/kb_quality.py --learned"}
+           "summary": summary, "splits": per_split, "cpu": "2 shared cores",
+           "command": "python bench/kb_quality.py --learned" + (f" --contrastive --splits {args.splits}"
+                                                                if args.contrastive else "")}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps(summary, indent=2))
+
+
+MODELS = ("tfidf", "hybrid", "learned", "contrastive", "both")
+
+
+def _contrastive(root: Path, articles: list[Article], base: object, queries: list[str], gold_id: list[str],
+                 gold: list[str], train: np.ndarray, test: np.ndarray, title_of: dict[str, str]) -> dict[str, object]:
+    """Tune on the training half as `triage train --kb-source` would, embed the KB with the result, rank the
+    test half by it alone and with the learned ranker fitted on top (its neighbours in the tuned space)."""
+    import resource
+
+    from training.kb_tuning import discard, tune_for_retrieval
+    from triage._links import LinkedTickets
+    from triage._retrieval import fit_kb_ranker
+
+    shared = getattr(base, "inner", base)  # the product tunes the embedder itself, not its disk cache
+    df = pd.DataFrame({"text": [queries[i] for i in train], "kb_article": [gold_id[i] for i in train]})
+    t0 = time.perf_counter()
+    tuning, facts = tune_for_retrieval(shared, df, articles, Settings(), seed=0)  # type: ignore[arg-type]
+    minutes = (time.perf_counter() - t0) / 60
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tuned = tuning.embedder if tuning is not None else shared
+    build_index(root, articles, tuned, BuildOptions())  # type: ignore[arg-type]
+    index = KBIndex.open(root, encoder_id=tuned.model_id)  # type: ignore[attr-defined]
+    vectors = tuned.encode(queries, kind="query")  # type: ignore[attr-defined]
+    t_q, t_g = [queries[i] for i in test], [gold[i] for i in test]
+    out: dict[str, object] = {"contrastive": ranks(_titles(index, vectors[test], t_q, title_of), t_g)}
+    linked = LinkedTickets([f"c{i}" for i in train], [queries[i] for i in train], vectors[train],
+                           train.astype(float), np.asarray([gold_id[i] for i in train], dtype=object))
+    index.reranker = fit_kb_ranker(index, linked)
+    out["both"] = ranks(_titles(index, vectors[test], t_q, title_of), t_g)
+    out["tuning"] = {"used": tuning is not None, "minutes": round(minutes, 2), "process_peak_rss_mb": round(peak),
+                     **{k: v for k, v in facts.items() if k in ("held_out", "run", "reason")}}
+    discard(tuning)
+    return out
 
 
 def fit_scale(args: argparse.Namespace) -> None:

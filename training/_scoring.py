@@ -53,16 +53,17 @@ def score_model(triage: Triage, df: pd.DataFrame, batch_size: int, kb_k: int = 1
         if name in df.columns and labelled(df, name).any():
             out.heads[name] = head_scores(triage.heads[name], feats, df, everything)
     if triage.kb is not None and "kb_article" in df.columns and labelled(df, "kb_article").any():
-        out.kb_rows, out.kb_ranks = kb_ranks(triage.kb, feats, df["kb_article"], kb_k)
+        out.kb_rows, out.kb_ranks = kb_ranks(triage.kb, triage.kb_vectors(feats), feats, df["kb_article"], kb_k)
     if triage.recurring is not None and "duplicate_of" in df.columns and labelled(df, "duplicate_of").any():
         out.duplicate_rows, out.duplicate_hits = duplicate_hits(triage, df, feats)
     return out
 
 
-def kb_ranks(index: Any, feats: Features, gold: pd.Series, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+def kb_ranks(index: Any, vectors: np.ndarray, feats: Features, gold: pd.Series,
+             k: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """(rows naming an article, the gold article's 1-based rank among k KB suggestions, 0 when absent)."""
     rows = np.flatnonzero(gold.notna().to_numpy() & (gold.astype(str).str.strip() != "").to_numpy())
-    hits = index.search(feats.dense[rows], [feats.texts[i] for i in rows], k=k, sources=["kb"])
+    hits = index.search(vectors[rows], [feats.texts[i] for i in rows], k=k, sources=["kb"])
     ranks = []
     for row, found in zip(rows, hits, strict=True):
         ids = [h.article_id for h in found]

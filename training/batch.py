@@ -123,7 +123,7 @@ def _log_evaluation(settings: Settings, triage: Triage, metrics: dict[str, dict[
 
 def kb_retrieval_metrics(index: Any, feats: Any, gold: pd.Series, k: int = 10) -> dict[str, Any]:
     """Recall@1/5 and MRR of the gold article among KB suggestions, over tickets that name one."""
-    _, ranks = kb_ranks(index, feats, gold, k)
+    _, ranks = kb_ranks(index, feats.dense, feats, gold, k)
     figs = rank_figures(ranks, np.ones(len(ranks)))
     return {"n": len(ranks), **{key: float(v[0]) for key, v in figs.items()}}
 

@@ -55,6 +55,10 @@ def train(
                                                  "corrections replace labels.")] = None,
     previous: Annotated[Path | None, typer.Option("--previous", help="Bundle to compare modules with for drift "
                                                   "warnings (default: the --out bundle being replaced).")] = None,
+    kb_source: Annotated[list[Path] | None, typer.Option(
+        "--kb-source", help="KB articles, as for `kb build --source`: with tickets naming their `kb_article`, the "
+                            "embedder is tuned for retrieval on those links and shipped when it ranks held-out "
+                            "links better (TRIAGE_KB_TUNING); `kb build --model` then embeds the KB with it.")] = None,
 ) -> None:
     """Fit every head the data has labels for, evaluate on a held-out split, write a bundle, log to MLflow."""
     from training.pipeline import TrainOptions
@@ -64,7 +68,8 @@ def train(
         raise typer.BadParameter("choose hybrid, dense or lexical", param_hint="--features")
     opts = TrainOptions(targets=target or [], features=features, target_precision=target_precision,
                         min_coverage=min_coverage, test_size=test_size, mlflow=mlflow, finetune=finetune,
-                        owners=owners, feedback=feedback, previous=previous)
+                        owners=owners, feedback=feedback, previous=previous,
+                        kb_source=kb_source or [])
     result = run_train(data, out, mapping=mapping_from(config), options=opts, settings=cli_settings())
     _print_metrics(result.metrics)
     for line in result.manifest.get("answers", []):

@@ -21,20 +21,24 @@ kb_app = typer.Typer(
 
 KbDirOpt = Annotated[Path, typer.Option("--kb", help="Index directory written by `triage kb build`.")]
 EmbedModelOpt = Annotated[Path | None, typer.Option(
-    "--model", help="Embed with this bundle's embedder (needed if the bundle was trained with --finetune), and "
-                    "rank with what it learned from tickets naming their `kb_article`.")]
+    "--model", help="Embed with this bundle's embedder (its retrieval embedder when `train --kb-source` tuned "
+                    "one on tickets naming their `kb_article`), and rank with what it learned from those tickets.")]
 
 
-def _embedder(model: Path | None, spec: str | None, settings: Settings) -> tuple[Any, str]:
-    from triage import bundle_embedder
+def _embedder(model: Path | None, spec: str | None, settings: Settings,
+              encoder_id: str | None = None) -> tuple[Any, str]:
+    """The embedder to build with (or, given the index's `encoder_id`, to search with): a bundle's retrieval
+    embedder when it tuned one on its links, else its shared one; without a bundle, TRIAGE_EMBEDDER."""
+    from triage._assembly import bundle_kb_embedder
     from triage._embedding import load_embedder
 
     if model is not None:
-        return (bundle_embedder(model, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx_graph),
-                f"bundle:{model.resolve()}")
+        return (bundle_kb_embedder(model, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx_graph,
+                                   encoder_id=encoder_id), f"bundle:{model.resolve()}")
     if spec and spec.startswith("bundle:"):
         path = Path(spec.removeprefix("bundle:"))
-        return bundle_embedder(path, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx_graph), spec
+        return bundle_kb_embedder(path, cache_dir=settings.cache_dir, progress=True, onnx=settings.onnx_graph,
+                                  encoder_id=encoder_id), spec
     spec = spec or settings.embedder
     return load_embedder(spec, cache_dir=settings.cache_dir, max_tokens=settings.max_tokens, progress=True,
                          onnx=settings.onnx_graph), spec
@@ -49,13 +53,15 @@ def _index_embedder(kb: Path, model: Path | None, settings: Settings) -> tuple[A
     version = current_version_dir(kb)
     if version is None:
         raise IndexFormatError(f"{kb} is not a KB index: build one with `triage kb build --source ... --out {kb}`")
-    embedder, _ = _embedder(model, read_manifest(version)["encoder"].get("spec"), settings)
+    encoder = read_manifest(version)["encoder"]
+    embedder, _ = _embedder(model, encoder.get("spec"), settings, str(encoder["model_id"]))
     index = open_kb(kb, embedder, settings)
     if model is not None:  # the ranking learned from the bundle's links, as `serve` would use it
         from triage._bundle import read_manifest as bundle_manifest
         from triage._ranker_cache import with_kb_ranker
 
-        index = with_kb_ranker(index, model, bundle_manifest(model), settings.cache_dir, progress=True)
+        index = with_kb_ranker(index, model, bundle_manifest(model), settings.cache_dir, progress=True,
+                               embedder=embedder)
     return index, embedder
 
 
@@ -107,7 +113,7 @@ def _learn_ranking(kb: Path, model: Path, embedder: Any, settings: Settings) -> 
     from triage._ranker_cache import with_kb_ranker
 
     index = with_kb_ranker(open_kb(kb, embedder, settings), model, read_manifest(model), settings.cache_dir,
-                           in_index=True, progress=True)
+                           in_index=True, progress=True, embedder=embedder)
     ranker = index.reranker
     if ranker is None:
         console.print("No ranking learned: the bundle names no `kb_article` of this index (or fewer than 30 "

@@ -28,3 +28,4 @@ class TrainOptions:
     owners: Path | None = None  # owners YAML (module -> owners), copied into the bundle
     feedback: str | Path | None = None  # reviewer feedback store (a file or a database URL): relabels the data
     previous: Path | None = None  # bundle to compare labels with (default: the --out being replaced)
+    kb_source: list[Path] = field(default_factory=list)  # KB articles the tickets' `kb_article` names (KB tuning)

@@ -22,7 +22,7 @@ from training.completeness import fit_completeness
 from training.label_tuning import LABEL_EMBEDDER, LabelTuning, fit_context, maybe_tune
 from training.options import TrainOptions  # also re-exported: `from training.pipeline import TrainOptions`
 from training.recurring import SEED, build_history_seed
-from training.retrieval import duplicate_files, link_files
+from training.retrieval import duplicate_files, link_files, retrieval_tuning
 from triage._data import ColumnMapping, load_tickets
 from triage._embedding import CachedEmbedder, Embedder, load_embedder
 from triage._history import order_times
@@ -187,6 +187,8 @@ def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None,
     seed, manifest["history"] = build_history_seed(df, feats.dense, base.model_id, plot_dir, targets)
     links = link_files(df, plot_dir, manifest)  # ticket -> article / duplicate links: retrieval learns from them
     links.update(duplicate_files(manifest, plot_dir, console))
+    manifest["retrieval_embedder"] = retrieval_tuning(base, df, opts.kb_source, mapping, settings, opts.seed,
+                                                      extra_dirs)
     bundle = write_bundle(out, heads, manifest, {**{f"plots/{p.name}": p for p in plots}, **module_extra.files,
                                                  SEED: seed, **links}, extra_dirs)
     for folder in [plot_dir, *extra_dirs.values()]:

@@ -56,15 +56,18 @@ def open_triage(bundle: str | Path | ResolvedModel, settings: Settings, *, embed
     if history_db != settings.history_db:
         settings = settings.model_copy(update={"history_db": history_db})
     manifest, embedder = _checked(bundle, embedder, settings.cache_dir, progress, settings.onnx_graph)
-    index = _kb_for(settings.kb_dir if isinstance(kb, str) else kb, embedder, settings)
+    kb = settings.kb_dir if isinstance(kb, str) else kb
+    kb_embedder = _matching(kb, embedder, retrieval_embedder(bundle, manifest))
+    index = _kb_for(kb, kb_embedder, settings)
     if index is not None:  # learned from the bundle's ticket -> article links, when it has them
-        index = with_kb_ranker(index, bundle, manifest, settings.cache_dir, progress=progress)
+        index = with_kb_ranker(index, bundle, manifest, settings.cache_dir, progress=progress, embedder=kb_embedder)
     recurring = (recurring_from_settings(bundle, manifest, embedder.dim, settings, ephemeral=history == "ephemeral",
                                          alerts=alerts) if history != "none" else None)
     triage = Triage(embedder, load_heads(bundle, manifest), manifest, kb=index, kb_top_k=settings.kb_top_k,
                     owners=bundle_owners(bundle, settings.owners_file),
                     completeness_threshold=settings.completeness_threshold, recurring=recurring,
-                    label_embedder=label_embedder(bundle, manifest))
+                    label_embedder=label_embedder(bundle, manifest),
+                    kb_embedder=kb_embedder if index is not None and kb_embedder is not embedder else None)
     triage.bundle = bundle
     triage.registry = resolved.describe()
     try:
@@ -125,6 +128,43 @@ def label_embedder(bundle: Path, manifest: dict[str, Any]) -> Embedder | None:
         raise BundleError(f"{folder} holds no ONNX graph of the label embedder; the bundle is damaged: retrain it "
                           "or restore it from MLflow")
     return OnnxEmbedder(folder, model_id=str(info["id"]), prefixes=E5_PREFIXES, max_tokens=int(info["max_tokens"]))
+
+
+def bundle_kb_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False, onnx: bool | str = True,
+                       encoder_id: str | None = None) -> Embedder:
+    """The embedder to build or search a KB index for a bundle: its retrieval embedder when it tuned one
+    (and `encoder_id`, the id an existing index was built with, is not the shared one's), else the shared one."""
+    manifest, shared = _checked(Path(bundle), None, cache_dir, progress, onnx)
+    tuned = retrieval_embedder(Path(bundle), manifest)
+    return tuned if tuned is not None and encoder_id in (None, tuned.model_id) else shared
+
+
+def retrieval_embedder(bundle: Path, manifest: dict[str, Any]) -> Embedder | None:
+    """The embedder a bundle tuned on its ticket -> article links (`triage train --kb-source`), or None."""
+    info = manifest.get("retrieval_embedder") or {}
+    if not info.get("used"):
+        return None
+    folder = Path(bundle) / str(info["folder"])
+    if not (folder / "onnx" / ONNX_FILE).is_file():
+        raise BundleError(f"{folder} holds no ONNX graph of the retrieval embedder; the bundle is damaged: retrain "
+                          "it or restore it from MLflow")
+    return OnnxEmbedder(folder, model_id=str(info["id"]), prefixes=E5_PREFIXES, max_tokens=int(info["max_tokens"]))
+
+
+def _matching(kb: KBIndex | Path | None, shared: Embedder, tuned: Embedder | None) -> Embedder:
+    """The embedder the index was built with, of the bundle's two: an index built before the bundle tuned
+    one (or with `kb build` without `--model`) keeps working with the shared embedder, as before."""
+    if tuned is None or kb is None:
+        return shared
+    if isinstance(kb, KBIndex):
+        built_with: str | None = kb.encoder_id
+    else:
+        from kb_index._index import current_version_dir
+        from kb_index._index import read_manifest as index_manifest
+
+        version = current_version_dir(Path(kb))
+        built_with = str(index_manifest(version)["encoder"]["model_id"]) if version is not None else None
+    return tuned if built_with == tuned.model_id else shared
 
 
 def _kb_for(kb: KBIndex | Path | None, embedder: Embedder, settings: Settings) -> KBIndex | None:

@@ -23,6 +23,7 @@ import sklearn
 
 from kb_index import KBIndex
 from kb_index.durable import fsync_dir
+from triage._embedding import Embedder
 from triage._links import LINKS, read_linked
 from triage._retrieval import KBRanker, fit_kb_ranker
 
@@ -81,9 +82,13 @@ def save_ranker(path: Path, ranker: KBRanker, key: dict[str, Any]) -> Path:
 
 
 def with_kb_ranker(index: KBIndex, bundle: Path, manifest: dict[str, Any], cache_dir: Path, *,
-                   in_index: bool = False, progress: bool = False) -> KBIndex:
+                   in_index: bool = False, progress: bool = False, embedder: Embedder | None = None) -> KBIndex:
     """The index with the ranker learned from the bundle's links attached (a copy; the given one is
-    untouched, as a hot reload may share it); the index itself when the bundle names no article."""
+    untouched, as a hot reload may share it); the index itself when the bundle names no article.
+
+    `embedder` is the one the index was built with: when it is not the bundle's shared one (the retrieval
+    embedder tuned on the links), the linked tickets are embedded again with it, so the ranker's neighbours
+    live in the space of the queries it will score."""
     if index.reranker is not None:  # an index another bundle ranked (a hot reload passes the old one on)
         index = _with(index, None)
     if not (Path(bundle) / LINKS).is_file():
@@ -94,6 +99,8 @@ def with_kb_ranker(index: KBIndex, bundle: Path, manifest: dict[str, Any], cache
     ranker = next((r for r in (load_ranker(p, key) for p in places) if r is not None), None)
     if ranker is None:
         linked = read_linked(bundle, "kb_article")
+        if linked is not None and embedder is not None and embedder.model_id != manifest["embedder"]["id"]:
+            linked.vectors = embedder.encode(linked.texts, kind="query", progress=progress)
         ranker = fit_kb_ranker(index, linked, progress=progress) if linked is not None else None
         if ranker is None:
             return index

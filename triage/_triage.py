@@ -43,9 +43,10 @@ class Triage:
     def __init__(self, embedder: Embedder, heads: dict[str, Any], manifest: dict[str, Any], *,
                  kb: KBIndex | None = None, kb_top_k: int = 3, owners: OwnersMap | None = None,
                  completeness_threshold: float | None = None, recurring: Recurring | None = None,
-                 label_embedder: Embedder | None = None) -> None:
+                 label_embedder: Embedder | None = None, kb_embedder: Embedder | None = None) -> None:
         self.embedder = embedder
         self.label_embedder = label_embedder  # tuned on the team's labels, read by the label heads only
+        self.kb_embedder = kb_embedder  # tuned on the team's ticket -> article links, embeds KB queries only
         self.owners = owners
         self.heads = heads
         self.manifest = manifest
@@ -120,7 +121,7 @@ class Triage:
                 beside[head.slot] = head.predict_results(feats)
         languages = [t.get("language") or detect_language(text) for t, text in zip(tickets, feats.texts, strict=True)]
         completeness = self.score_completeness(feats, languages)
-        kb_hits = (self.kb.search(feats.dense, feats.texts, k=self.kb_top_k, floor=True)
+        kb_hits = (self.kb.search(self.kb_vectors(feats), feats.texts, k=self.kb_top_k, floor=True)
                    if self.kb is not None and self.kb_top_k else [[] for _ in tickets])
         cut = feats.memo.get("truncated") or over_window(self.embedder, feats.texts)  # reported, never silent
         results: list[TicketResult] = []
@@ -185,5 +186,13 @@ class Triage:
         """Suggestions for a free-text query; empty when no KB index is loaded."""
         if self.kb is None:
             return []
-        vector = self.embedder.encode([query], kind="query")
+        vector = (self.kb_embedder or self.embedder).encode([query], kind="query")
         return [hit.as_dict() for hit in self.kb.search(vector, [query], k=k, sources=sources, floor=True)[0]]
+
+    def kb_vectors(self, feats: Features) -> np.ndarray:
+        """The tickets' vectors for the KB: the retrieval embedder's when the index was built with it."""
+        if self.kb_embedder is None:
+            return feats.dense
+        if "kb" not in feats.memo:
+            feats.memo["kb"] = self.kb_embedder.encode(feats.texts, kind="query")
+        return np.asarray(feats.memo["kb"])

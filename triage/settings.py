@@ -152,6 +152,18 @@ class Settings(BaseSettings):
                                      "TRIAGE_MAX_TOKENS).")
     label_tuning_pairs: int = Field(4, ge=2, le=64, description="Contrastive pairs drawn per tuning ticket.")
 
+    # Tuning the embedder for KB retrieval at `triage train --kb-source` (training/kb_tuning.py; BENCHMARKS.md).
+    kb_tuning: str = Field("auto", pattern="^(auto|on|off)$", description="Contrastive tuning of an embedder "
+                           "for KB retrieval on the tickets naming their `kb_article`: auto = with 40+ such tickets, "
+                           "shipped only if it ranks held-out linked tickets' articles better; on = always shipped.")
+    kb_tuning_budget: float = Field(600, gt=0, le=24 * 3600, description="Seconds the KB tuning may run, judging "
+                                    "and final tuning together (it stops at the first batch past it).")
+    kb_tuning_tokens: int = Field(128, ge=16, le=512, description="Window while tuning for the KB (9 in 10 RUTUBE "
+                                  "articles fit in 128 tokens; 256 costs about twice the time).")
+    kb_tuning_batch: int = Field(16, ge=2, le=128, description="(ticket, article, hard negative) triples per "
+                                 "batch of the KB tuning; the batch's other articles are its negatives too.")
+    kb_tuning_epochs: int = Field(1, ge=1, le=10, description="Passes over the links while tuning for the KB.")
+
     int8: bool = Field(False, description="Run the default model's ONNX graph with int8 weights (dynamic, "
                        "per-channel quantisation, made once beside the fp32 graph): faster, slightly different "
                        "vectors; BENCHMARKS.md says by how much.")
