@@ -16,7 +16,7 @@ import hashlib
 import random
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,36 +59,64 @@ def finetune(folder: Path, texts: Sequence[str], labels: Sequence[str], out: Pat
              time_budget: float | None = None) -> TuningRun:
     """Fine-tune the sentence-transformers model in `folder` and save it to `out` (within `time_budget` s)."""
     import torch
-    from sentence_transformers import SentenceTransformer
 
     started = time.perf_counter()
+    model = tunable_model(folder, max_tokens, seed)
+    prefixed = [E5_PREFIXES["query"] + t for t in texts]
+    pairs = make_pairs(list(labels), pairs_per_text, seed)
+
+    def loss(batch: list[tuple[int, int, float]]) -> Any:
+        a = _embed(model, [prefixed[i] for i, _, _ in batch])
+        b = _embed(model, [prefixed[j] for _, j, _ in batch])
+        target = torch.tensor([y for _, _, y in batch], dtype=torch.float32)
+        return torch.nn.functional.mse_loss(torch.nn.functional.cosine_similarity(a, b), target)
+
+    batches = [pairs[s:s + batch_size] for s in range(0, len(pairs), batch_size)]
+    done, stopped = train_batches(model, batches, loss, out, lr=lr, started=started, time_budget=time_budget,
+                                  desc="fine-tuning")
+    return TuningRun(len(texts), len(pairs), done, round(time.perf_counter() - started, 1), stopped)
+
+
+def tunable_model(folder: Path, max_tokens: int, seed: int) -> Any:
+    """The sentence-transformers model in `folder`, seeded, its word embeddings frozen (a few hundred
+    tickets cannot move a 250k-word vocabulary usefully, and freezing it halves the optimiser's memory)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
     torch.manual_seed(seed)
     model = SentenceTransformer(str(folder), device="cpu")
     model.max_seq_length = max_tokens
     transformer: Any = model[0].auto_model
     transformer.embeddings.word_embeddings.weight.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr)
-    prefixed = [E5_PREFIXES["query"] + t for t in texts]
-    pairs = make_pairs(list(labels), pairs_per_text, seed)
+    return model
+
+
+def train_batches(model: Any, batches: Sequence[Sequence[Any]], loss: Callable[[Any], Any], out: Path, *,
+                  lr: float, started: float, time_budget: float | None, desc: str,
+                  min_batch: int = 1) -> tuple[int, bool]:
+    """AdamW over `batches` until the budget is spent (the batch under way finishes); save to `out`.
+
+    Returns the examples trained on and whether the budget stopped it. Batches smaller than
+    `min_batch` are skipped (an in-batch loss needs a neighbour)."""
+    import torch
+
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     model.train()
     done, stopped = 0, False
-    for start in tqdm(range(0, len(pairs), batch_size), desc="fine-tuning", unit="batch"):
+    for batch in tqdm(batches, desc=desc, unit="batch"):
         if time_budget is not None and time.perf_counter() - started > time_budget:
             stopped = True
             break
-        batch = pairs[start:start + batch_size]
-        a = _embed(model, [prefixed[i] for i, _, _ in batch])
-        b = _embed(model, [prefixed[j] for _, j, _ in batch])
-        target = torch.tensor([y for _, _, y in batch], dtype=torch.float32)
-        loss = torch.nn.functional.mse_loss(torch.nn.functional.cosine_similarity(a, b), target)
+        if len(batch) < min_batch:
+            continue
+        value = loss(list(batch))
         opt.zero_grad()
-        loss.backward()
+        value.backward()
         opt.step()
         done += len(batch)
     model.eval()
     model.save(str(out))
-    return TuningRun(len(texts), len(pairs), done, round(time.perf_counter() - started, 1), stopped)
+    return done, stopped
 
 
 def _embed(model: Any, texts: list[str]) -> Any:

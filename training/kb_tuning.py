@@ -31,11 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from rich.console import Console
-from tqdm.auto import tqdm
 
 from kb_index import Article
 from kb_index._lexical import BM25, TermCounts
-from training.finetune import TuningRun
+from training.finetune import TuningRun, train_batches, tunable_model
 from training.label_tuning import tunable
 from triage._embedding import E5_PREFIXES, Embedder
 from triage.settings import Settings
@@ -93,35 +92,16 @@ def contrastive_tune(folder: Path, triples: Sequence[Triple], out: Path, *, max_
                      batch_size: int = 16, lr: float = 3e-5, epochs: int = 1, seed: int = 0,
                      time_budget: float | None = None) -> TuningRun:
     """Tune the sentence-transformers model in `folder` on `triples`; save it to `out` (within `time_budget` s)."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-
     started = time.perf_counter()
-    torch.manual_seed(seed)
-    model = SentenceTransformer(str(folder), device="cpu")
-    model.max_seq_length = max_tokens
+    model = tunable_model(folder, max_tokens, seed)
     transformer: Any = model[0].auto_model
-    transformer.embeddings.word_embeddings.weight.requires_grad_(False)
     # activations of 3 x batch texts at up to 256 tokens took ~10 GB; recomputing them layer by layer in the
     # backward pass keeps the tuning at ~2 GB for ~30% more time
     transformer.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     batches = [list(triples[s:s + batch_size]) for _ in range(epochs) for s in range(0, len(triples), batch_size)]
-    model.train()
-    done, stopped = 0, False
-    for batch in tqdm(batches, desc="tuning for the KB", unit="batch"):
-        if time_budget is not None and time.perf_counter() - started > time_budget:
-            stopped = True
-            break
-        if len(batch) < 2:
-            continue
-        loss = _batch_loss(model, batch)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        done += len(batch)
-    model.eval()
-    model.save(str(out))
+    done, stopped = train_batches(model, batches, lambda batch: _batch_loss(model, batch), out, lr=lr,
+                                  started=started, time_budget=time_budget, desc="tuning for the KB",
+                                  min_batch=2)
     return TuningRun(len(triples), len(triples) * epochs, done, round(time.perf_counter() - started, 1), stopped)
 
 
