@@ -120,14 +120,7 @@ def _checked(bundle: Path, embedder: Embedder | None, cache_dir: Path,
 
 def label_embedder(bundle: Path, manifest: dict[str, Any]) -> Embedder | None:
     """The embedder a bundle tuned for its label heads (`triage train`'s label tuning), or None."""
-    info = manifest.get("label_embedder") or {}
-    if not info.get("used"):
-        return None
-    folder = Path(bundle) / str(info["folder"])
-    if not (folder / "onnx" / ONNX_FILE).is_file():
-        raise BundleError(f"{folder} holds no ONNX graph of the label embedder; the bundle is damaged: retrain it "
-                          "or restore it from MLflow")
-    return OnnxEmbedder(folder, model_id=str(info["id"]), prefixes=E5_PREFIXES, max_tokens=int(info["max_tokens"]))
+    return _tuned_embedder(bundle, manifest, "label_embedder", "label")
 
 
 def bundle_kb_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = False, onnx: bool | str = True,
@@ -141,12 +134,17 @@ def bundle_kb_embedder(bundle: str | Path, *, cache_dir: Path, progress: bool = 
 
 def retrieval_embedder(bundle: Path, manifest: dict[str, Any]) -> Embedder | None:
     """The embedder a bundle tuned on its ticket -> article links (`triage train --kb-source`), or None."""
-    info = manifest.get("retrieval_embedder") or {}
+    return _tuned_embedder(bundle, manifest, "retrieval_embedder", "retrieval")
+
+
+def _tuned_embedder(bundle: Path, manifest: dict[str, Any], entry: str, what: str) -> Embedder | None:
+    """One of the bundle's tuned embedders (its manifest `entry`), checked to be whole, or None when unused."""
+    info = manifest.get(entry) or {}
     if not info.get("used"):
         return None
     folder = Path(bundle) / str(info["folder"])
     if not (folder / "onnx" / ONNX_FILE).is_file():
-        raise BundleError(f"{folder} holds no ONNX graph of the retrieval embedder; the bundle is damaged: retrain "
+        raise BundleError(f"{folder} holds no ONNX graph of the {what} embedder; the bundle is damaged: retrain "
                           "it or restore it from MLflow")
     return OnnxEmbedder(folder, model_id=str(info["id"]), prefixes=E5_PREFIXES, max_tokens=int(info["max_tokens"]))
 
