@@ -44,6 +44,7 @@ console = Console(stderr=True)
 RETRIEVAL_EMBEDDER = "retrieval_embedder"  # the bundle folder of the tuned model
 MIN_LINKED = 40  # tickets naming an article of the given KB before tuning is tried
 JUDGE_SHARE = 0.2  # of the links, held out to judge the tuning
+JUDGE_BUDGET_SHARE = 0.6  # of TRIAGE_KB_TUNING_BUDGET, the most the judging epochs may use
 MARGIN = 0.01  # held-out MRR the tuned embedder must gain over the shared one
 SCALE = 20.0  # cosine -> logit (MultipleNegativesRankingLoss' default)
 HARD_FROM = 10  # hard negatives are drawn from the BM25 top this many (the gold one and its twins excluded)
@@ -97,7 +98,10 @@ def contrastive_tune(folder: Path, triples: Sequence[Triple], out: Path, *, max_
     transformer: Any = model[0].auto_model
     # activations of 3 x batch texts at up to 256 tokens took ~10 GB; recomputing them layer by layer in the
     # backward pass keeps the tuning at ~2 GB for ~30% more time
-    transformer.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    if hasattr(transformer, "activation_checkpointing_enable"):  # newer transformers; the old name warns
+        transformer.activation_checkpointing_enable({"use_reentrant": False})
+    else:
+        transformer.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     batches = [list(triples[s:s + batch_size]) for _ in range(epochs) for s in range(0, len(triples), batch_size)]
     done, stopped = train_batches(model, batches, lambda batch: _batch_loss(model, batch), out, lr=lr,
                                   started=started, time_budget=time_budget, desc="tuning for the KB",
@@ -172,30 +176,64 @@ def linked_pairs(df: pd.DataFrame, articles: Sequence[Article]) -> tuple[list[st
     return [str(df["text"].iloc[i]) for i in rows], [str(names.iloc[i]) for i in rows]
 
 
-def judge(base: Embedder, source: Path, queries: list[str], gold: list[str], articles: Sequence[Article],
-          settings: Settings, seed: int) -> tuple[bool, dict[str, Any], float]:
-    """Tune on most of the links, rank every article for the held-out rest with both embedders."""
-    from triage._embedding import SentenceTransformerEmbedder
+@dataclass
+class Judged:
+    """What the judging pass found: whether tuning helps, after how many epochs, and that epoch's model."""
 
+    better: bool
+    epochs: int
+    folder: Path | None  # the best epoch's model, trained on the judging share only
+    facts: dict[str, Any]
+    train_seconds: float  # tuning time of the epochs kept (not the scoring)
+    spent: float  # all of the judging, scoring included
+
+
+def judge(base: Embedder, source: Path, queries: list[str], gold: list[str], articles: Sequence[Article],
+          settings: Settings, seed: int, work: Path) -> Judged:
+    """Tune epoch by epoch on most of the links, ranking every article for the held-out rest after each.
+
+    The best epoch is kept (tuning stops at the first epoch that does not improve, or when
+    `JUDGE_BUDGET_SHARE` of the budget is gone): the held-out links choose how long to tune, not a guess."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(queries))
     n_judge = max(10, round(JUDGE_SHARE * len(queries)))
     held, seen = np.sort(order[:n_judge]), np.sort(order[n_judge:])
     started = time.perf_counter()
-    triples = mine_triples([queries[i] for i in seen], [gold[i] for i in seen], articles, seed)
-    with tempfile.TemporaryDirectory(prefix="triage-kb-judge-") as tmp:
-        run = contrastive_tune(source, triples, Path(tmp), max_tokens=settings.kb_tuning_tokens,
-                               batch_size=settings.kb_tuning_batch, epochs=settings.kb_tuning_epochs, seed=seed,
-                               time_budget=settings.kb_tuning_budget / 2)
-        tuned = SentenceTransformerEmbedder(tmp, model_id="judged", prefixes=E5_PREFIXES,
-                                            max_tokens=base.max_tokens)
-        passages = [article_passage(a) for a in articles]
-        held_q, held_g = [queries[i] for i in held], [gold[i] for i in held]
-        scores = {name: dense_ranking(e.encode(held_q, kind="query"), e.encode(passages, kind="passage"), held_g,
-                                      articles) for name, e in (("shared", base), ("tuned", tuned))}
-    better = scores["tuned"]["mrr"] >= scores["shared"]["mrr"] + MARGIN
-    facts = {"judged_on": len(held), "tuned_on": len(seen), **scores, "judge_run": asdict(run)}
-    return better, facts, time.perf_counter() - started
+    passages = [article_passage(a) for a in articles]
+    held_q, held_g = [queries[i] for i in held], [gold[i] for i in held]
+    shared = dense_ranking(base.encode(held_q, kind="query"), base.encode(passages, kind="passage"), held_g, articles)
+    facts: dict[str, Any] = {"judged_on": len(held), "tuned_on": len(seen), "shared": shared, "epochs": []}
+    best: tuple[int, dict[str, float], Path, float] | None = None
+    current, train_seconds = source, 0.0
+    for epoch in range(1, settings.kb_tuning_epochs + 1):
+        budget_left = settings.kb_tuning_budget * JUDGE_BUDGET_SHARE - (time.perf_counter() - started)
+        if epoch > 1 and budget_left < train_seconds / (epoch - 1):
+            break  # another epoch would not fit
+        triples = mine_triples([queries[i] for i in seen], [gold[i] for i in seen], articles, seed + epoch - 1)
+        out = work / f"epoch-{epoch}"
+        run = contrastive_tune(current, triples, out, max_tokens=settings.kb_tuning_tokens,
+                               batch_size=settings.kb_tuning_batch, seed=seed + epoch - 1,
+                               time_budget=max(budget_left, 1.0))
+        train_seconds += run.seconds
+        scored = dense_ranking(*_encode_with(out, base, held_q, passages), held_g, articles)
+        facts["epochs"].append({"epoch": epoch, **scored, "run": asdict(run)})
+        if best is not None and scored["mrr"] <= best[1]["mrr"]:
+            break  # the held-out links stopped improving
+        best, current = (epoch, scored, out, train_seconds), out
+        if run.stopped_by_budget:
+            break
+    assert best is not None
+    facts["tuned"], facts["best_epoch"] = best[1], best[0]
+    return Judged(best[1]["mrr"] >= shared["mrr"] + MARGIN, best[0], best[2], facts, best[3],
+                  time.perf_counter() - started)
+
+
+def _encode_with(folder: Path, base: Embedder, queries: list[str], passages: list[str]) -> tuple[Any, Any]:
+    from triage._embedding import SentenceTransformerEmbedder
+
+    tuned = SentenceTransformerEmbedder(str(folder), model_id="judged", prefixes=E5_PREFIXES,
+                                        max_tokens=base.max_tokens)
+    return tuned.encode(queries, kind="query"), tuned.encode(passages, kind="passage")
 
 
 def tune_for_retrieval(base: Embedder, df: pd.DataFrame, articles: Sequence[Article], settings: Settings,
@@ -203,9 +241,6 @@ def tune_for_retrieval(base: Embedder, df: pd.DataFrame, articles: Sequence[Arti
     """`triage train`'s step: tune when the rule allows and keep it only when it measured better.
 
     Returns the tuning (None when skipped or not better) and what the manifest records."""
-    from training.label_tuning import tuned_embedder
-    from triage._onnx import export_onnx
-
     queries, gold = linked_pairs(df, articles)
     skip = _skip_reason(base, len(queries), settings)
     if skip:
@@ -213,21 +248,46 @@ def tune_for_retrieval(base: Embedder, df: pd.DataFrame, articles: Sequence[Arti
         return None, {"used": False, "reason": skip}
     console.print(f"[bold]KB tuning:[/] {len(queries)} tickets name an article of the {len(articles)} given")
     source = Path(str(getattr(base, "source", "")))
-    facts: dict[str, Any]
-    if settings.kb_tuning == "on":  # asked for: no judging, all the budget for the tuning that ships
-        better, facts, spent = True, {"judged_on": 0, "reason": "TRIAGE_KB_TUNING=on: shipped unjudged"}, 0.0
-    else:
-        better, facts, spent = judge(base, source, queries, gold, articles, settings, seed)
-    if not better:
-        reason = (f"KB tuning not used: held-out MRR {facts['tuned']['mrr']:.3f} tuned vs {facts['shared']['mrr']:.3f} "
-                  f"shared (needs +{MARGIN})")
-        console.print(reason)
-        return None, {"used": False, "reason": reason, "held_out": facts}
-    triples = mine_triples(queries, gold, articles, seed)
-    folder = Path(tempfile.mkdtemp(prefix="triage-retrieval-embedder-"))
-    run = contrastive_tune(source, triples, folder, max_tokens=settings.kb_tuning_tokens,
-                           batch_size=settings.kb_tuning_batch, epochs=settings.kb_tuning_epochs, seed=seed,
-                           time_budget=max(settings.kb_tuning_budget - spent, 1.0))
+    with tempfile.TemporaryDirectory(prefix="triage-kb-judge-") as work:
+        if settings.kb_tuning == "on":  # asked for: no judging, all the budget for the tuning that ships
+            judged = Judged(True, settings.kb_tuning_epochs, None,
+                            {"judged_on": 0, "reason": "TRIAGE_KB_TUNING=on: shipped unjudged"}, 0.0, 0.0)
+        else:
+            judged = judge(base, source, queries, gold, articles, settings, seed, Path(work))
+        if not judged.better:
+            reason = (f"KB tuning not used: held-out MRR {judged.facts['tuned']['mrr']:.3f} tuned vs "
+                      f"{judged.facts['shared']['mrr']:.3f} shared (needs +{MARGIN})")
+            console.print(reason)
+            return None, {"used": False, "reason": reason, "held_out": judged.facts}
+        triples = mine_triples(queries, gold, articles, seed)
+        folder = Path(tempfile.mkdtemp(prefix="triage-retrieval-embedder-"))
+        run, judged.facts["final"] = _final_run(judged, folder, source, triples, settings, seed, len(queries))
+    return _ship(base, folder, triples, run, judged.facts)
+
+
+def _final_run(judged: Judged, out: Path, source: Path, triples: list[Triple], settings: Settings, seed: int,
+               linked: int) -> tuple[TuningRun, str]:
+    """Retrain on all the links for the judged epochs when the rest of the budget fits it at the judged
+    pace; otherwise ship the judged model itself (measured, if on fewer links) rather than a cut-short one."""
+    remaining = settings.kb_tuning_budget - judged.spent
+    needed = judged.train_seconds * linked / max(judged.facts.get("tuned_on", linked), 1)
+    if judged.folder is not None and remaining < needed * 1.1:
+        shutil.copytree(judged.folder, out, dirs_exist_ok=True)
+        return TuningRun(len(triples), 0, 0, 0.0, False), (
+            f"judged model shipped (epoch {judged.epochs}; retraining on all links needs ~{needed:.0f} s, "
+            f"{remaining:.0f} s of the budget left)")
+    run = contrastive_tune(source, triples, out, max_tokens=settings.kb_tuning_tokens,
+                           batch_size=settings.kb_tuning_batch, epochs=judged.epochs, seed=seed,
+                           time_budget=max(remaining, 1.0))
+    return run, f"retrained on all {linked} links for {judged.epochs} epoch(s)"
+
+
+def _ship(base: Embedder, folder: Path, triples: list[Triple], run: TuningRun,
+          facts: dict[str, Any]) -> tuple[RetrievalTuning, dict[str, Any]]:
+    """Export the chosen model to ONNX, drop the weights ONNX replaces, and say what measured."""
+    from training.label_tuning import tuned_embedder
+    from triage._onnx import export_onnx
+
     export_onnx(folder)
     for heavy in ("model.safetensors", "pytorch_model.bin"):  # ONNX serves it; the bundle keeps the graph only
         (folder / heavy).unlink(missing_ok=True)
@@ -236,7 +296,7 @@ def tune_for_retrieval(base: Embedder, df: pd.DataFrame, articles: Sequence[Arti
     if "tuned" in facts:
         console.print(f"[green]KB tuning used:[/] held-out MRR {facts['tuned']['mrr']:.3f} vs "
                       f"{facts['shared']['mrr']:.3f}, recall@5 {facts['tuned']['recall_at_5']:.3f} vs "
-                      f"{facts['shared']['recall_at_5']:.3f} ({run.seconds:.0f} s)")
+                      f"{facts['shared']['recall_at_5']:.3f} (epoch {facts['best_epoch']}; {facts['final']})")
     return tuning, tuning.manifest()
 
 

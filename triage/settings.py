@@ -162,7 +162,9 @@ class Settings(BaseSettings):
                                   "articles fit in 128 tokens; 256 costs about twice the time).")
     kb_tuning_batch: int = Field(16, ge=2, le=128, description="(ticket, article, hard negative) triples per "
                                  "batch of the KB tuning; the batch's other articles are its negatives too.")
-    kb_tuning_epochs: int = Field(1, ge=1, le=10, description="Passes over the links while tuning for the KB.")
+    kb_tuning_epochs: int = Field(3, ge=1, le=10, description="Most passes over the links while tuning for the "
+                                  "KB; the held-out links pick how many of them (an epoch that does not improve "
+                                  "them ends the tuning).")
 
     int8: bool = Field(False, description="Run the default model's ONNX graph with int8 weights (dynamic, "
                        "per-channel quantisation, made once beside the fp32 graph): faster, slightly different "

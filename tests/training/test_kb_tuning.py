@@ -151,3 +151,42 @@ def test_without_links_the_bundle_and_its_kb_are_as_before(tmp_path: Path, use_e
         assert triage.kb_embedder is None and triage.kb is not None and triage.kb.reranker is None
     finally:
         triage.close()
+
+
+def test_the_judged_model_ships_when_retraining_on_all_links_would_not_fit_the_budget(tmp_path: Path) -> None:
+    from training.kb_tuning import Judged, _final_run
+    from triage import Settings
+
+    judged_folder = tmp_path / "epoch-2"
+    judged_folder.mkdir()
+    (judged_folder / "config.json").write_text("{}")
+    judged = Judged(True, 2, judged_folder, {"tuned_on": 80}, train_seconds=300.0, spent=400.0)
+    out = tmp_path / "final"
+    out.mkdir()
+    # 100 links at the judged pace need ~375 s of tuning; 200 s are left of the 600 s budget
+    run, how = _final_run(judged, out, tmp_path / "unused-source", [], Settings(kb_tuning_budget=600), 0, 100)
+    assert how.startswith("judged model shipped (epoch 2") and run.pairs_done == 0
+    assert (out / "config.json").read_text() == "{}"
+
+
+@pytest.mark.slow
+def test_the_judge_keeps_the_epoch_that_ranked_the_held_out_links_best(tmp_path: Path, tiny_model: Path,
+                                                                         cache_dir: Path) -> None:
+    from training.kb_tuning import judge, linked_pairs
+    from triage import Settings, load_embedder
+    from triage._kb import load_articles
+
+    settings = Settings(embedder=str(tiny_model), cache_dir=cache_dir, max_tokens=32, kb_tuning_tokens=32,
+                        kb_tuning_batch=8, kb_tuning_epochs=3)
+    base = load_embedder(str(tiny_model), cache_dir=cache_dir, max_tokens=32)
+    articles = load_articles([DEMO / "kb.csv"])
+    demo = pd.read_csv(DEMO / "tickets.csv")
+    df = demo[demo["kb_article"].notna()].head(60).assign(text=lambda d: d["subject"] + "\n" + d["body"])
+    queries, gold = linked_pairs(df, articles)
+    judged = judge(base, tiny_model, queries, gold, articles, settings, 0, tmp_path)
+    epochs = judged.facts["epochs"]
+    assert 1 <= len(epochs) <= 3 and judged.epochs == judged.facts["best_epoch"]
+    assert judged.facts["tuned"]["mrr"] == max(e["mrr"] for e in epochs[:judged.epochs])
+    assert all(e["mrr"] <= judged.facts["tuned"]["mrr"] for e in epochs)  # a later epoch that fell ended it
+    assert judged.folder is not None and (judged.folder / "config.json").is_file()
+    assert judged.better == (judged.facts["tuned"]["mrr"] >= judged.facts["shared"]["mrr"] + 0.01)
