@@ -273,7 +273,9 @@ def _final_run(judged: Judged, out: Path, source: Path, triples: list[Triple], s
     needed = judged.train_seconds * linked / max(judged.facts.get("tuned_on", linked), 1)
     if judged.folder is not None and remaining < needed * 1.1:
         shutil.copytree(judged.folder, out, dirs_exist_ok=True)
-        return TuningRun(len(triples), 0, 0, 0.0, False), (
+        kept = [TuningRun(**e["run"]) for e in judged.facts["epochs"][:judged.epochs]]
+        return TuningRun(kept[0].texts, sum(r.pairs_planned for r in kept), sum(r.pairs_done for r in kept),
+                         round(judged.train_seconds, 1), kept[-1].stopped_by_budget), (
             f"judged model shipped (epoch {judged.epochs}; retraining on all links needs ~{needed:.0f} s, "
             f"{remaining:.0f} s of the budget left)")
     run = contrastive_tune(source, triples, out, max_tokens=settings.kb_tuning_tokens,

@@ -160,12 +160,15 @@ def test_the_judged_model_ships_when_retraining_on_all_links_would_not_fit_the_b
     judged_folder = tmp_path / "epoch-2"
     judged_folder.mkdir()
     (judged_folder / "config.json").write_text("{}")
-    judged = Judged(True, 2, judged_folder, {"tuned_on": 80}, train_seconds=300.0, spent=400.0)
+    epoch_run = {"texts": 80, "pairs_planned": 80, "pairs_done": 80, "seconds": 150.0, "stopped_by_budget": False}
+    facts = {"tuned_on": 80, "epochs": [{"epoch": e, "mrr": 0.5, "run": epoch_run} for e in (1, 2, 3)]}
+    judged = Judged(True, 2, judged_folder, facts, train_seconds=300.0, spent=400.0)
     out = tmp_path / "final"
     out.mkdir()
     # 100 links at the judged pace need ~375 s of tuning; 200 s are left of the 600 s budget
     run, how = _final_run(judged, out, tmp_path / "unused-source", [], Settings(kb_tuning_budget=600), 0, 100)
-    assert how.startswith("judged model shipped (epoch 2") and run.pairs_done == 0
+    assert how.startswith("judged model shipped (epoch 2")
+    assert run.pairs_done == 160 and run.seconds == 300.0  # what the shipped model was trained on: 2 epochs
     assert (out / "config.json").read_text() == "{}"
 
 
