@@ -184,8 +184,13 @@ class Judged:
     epochs: int
     folder: Path | None  # the best epoch's model, trained on the judging share only
     facts: dict[str, Any]
-    train_seconds: float  # tuning time of the epochs kept (not the scoring)
+    runs: list[TuningRun]  # the epochs kept
     spent: float  # all of the judging, scoring included
+
+    @property
+    def train_seconds(self) -> float:
+        """Tuning time of the epochs kept (not the scoring)."""
+        return sum(r.seconds for r in self.runs)
 
 
 def judge(base: Embedder, source: Path, queries: list[str], gold: list[str], articles: Sequence[Article],
@@ -203,28 +208,28 @@ def judge(base: Embedder, source: Path, queries: list[str], gold: list[str], art
     held_q, held_g = [queries[i] for i in held], [gold[i] for i in held]
     shared = dense_ranking(base.encode(held_q, kind="query"), base.encode(passages, kind="passage"), held_g, articles)
     facts: dict[str, Any] = {"judged_on": len(held), "tuned_on": len(seen), "shared": shared, "epochs": []}
-    best: tuple[int, dict[str, float], Path, float] | None = None
-    current, train_seconds = source, 0.0
+    best: tuple[int, dict[str, float], Path] | None = None
+    current, runs = source, list[TuningRun]()
     for epoch in range(1, settings.kb_tuning_epochs + 1):
         budget_left = settings.kb_tuning_budget * JUDGE_BUDGET_SHARE - (time.perf_counter() - started)
-        if epoch > 1 and budget_left < train_seconds / (epoch - 1):
+        if epoch > 1 and budget_left < sum(r.seconds for r in runs) / (epoch - 1):
             break  # another epoch would not fit
         triples = mine_triples([queries[i] for i in seen], [gold[i] for i in seen], articles, seed + epoch - 1)
         out = work / f"epoch-{epoch}"
         run = contrastive_tune(current, triples, out, max_tokens=settings.kb_tuning_tokens,
                                batch_size=settings.kb_tuning_batch, seed=seed + epoch - 1,
                                time_budget=max(budget_left, 1.0))
-        train_seconds += run.seconds
+        runs.append(run)
         scored = dense_ranking(*_encode_with(out, base, held_q, passages), held_g, articles)
         facts["epochs"].append({"epoch": epoch, **scored, "run": asdict(run)})
         if best is not None and scored["mrr"] <= best[1]["mrr"]:
             break  # the held-out links stopped improving
-        best, current = (epoch, scored, out, train_seconds), out
+        best, current = (epoch, scored, out), out
         if run.stopped_by_budget:
             break
     assert best is not None
     facts["tuned"], facts["best_epoch"] = best[1], best[0]
-    return Judged(best[1]["mrr"] >= shared["mrr"] + MARGIN, best[0], best[2], facts, best[3],
+    return Judged(best[1]["mrr"] >= shared["mrr"] + MARGIN, best[0], best[2], facts, runs[:best[0]],
                   time.perf_counter() - started)
 
 
@@ -251,7 +256,7 @@ def tune_for_retrieval(base: Embedder, df: pd.DataFrame, articles: Sequence[Arti
     with tempfile.TemporaryDirectory(prefix="triage-kb-judge-") as work:
         if settings.kb_tuning == "on":  # asked for: no judging, all the budget for the tuning that ships
             judged = Judged(True, settings.kb_tuning_epochs, None,
-                            {"judged_on": 0, "reason": "TRIAGE_KB_TUNING=on: shipped unjudged"}, 0.0, 0.0)
+                            {"judged_on": 0, "reason": "TRIAGE_KB_TUNING=on: shipped unjudged"}, [], 0.0)
         else:
             judged = judge(base, source, queries, gold, articles, settings, seed, Path(work))
         if not judged.better:
@@ -273,7 +278,7 @@ def _final_run(judged: Judged, out: Path, source: Path, triples: list[Triple], s
     needed = judged.train_seconds * linked / max(judged.facts.get("tuned_on", linked), 1)
     if judged.folder is not None and remaining < needed * 1.1:
         shutil.copytree(judged.folder, out, dirs_exist_ok=True)
-        kept = [TuningRun(**e["run"]) for e in judged.facts["epochs"][:judged.epochs]]
+        kept = judged.runs
         return TuningRun(kept[0].texts, sum(r.pairs_planned for r in kept), sum(r.pairs_done for r in kept),
                          round(judged.train_seconds, 1), kept[-1].stopped_by_budget), (
             f"judged model shipped (epoch {judged.epochs}; retraining on all links needs ~{needed:.0f} s, "

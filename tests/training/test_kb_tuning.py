@@ -160,9 +160,10 @@ def test_the_judged_model_ships_when_retraining_on_all_links_would_not_fit_the_b
     judged_folder = tmp_path / "epoch-2"
     judged_folder.mkdir()
     (judged_folder / "config.json").write_text("{}")
-    epoch_run = {"texts": 80, "pairs_planned": 80, "pairs_done": 80, "seconds": 150.0, "stopped_by_budget": False}
-    facts = {"tuned_on": 80, "epochs": [{"epoch": e, "mrr": 0.5, "run": epoch_run} for e in (1, 2, 3)]}
-    judged = Judged(True, 2, judged_folder, facts, train_seconds=300.0, spent=400.0)
+    from training.finetune import TuningRun
+
+    epoch_run = TuningRun(texts=80, pairs_planned=80, pairs_done=80, seconds=150.0, stopped_by_budget=False)
+    judged = Judged(True, 2, judged_folder, {"tuned_on": 80}, runs=[epoch_run, epoch_run], spent=400.0)
     out = tmp_path / "final"
     out.mkdir()
     # 100 links at the judged pace need ~375 s of tuning; 200 s are left of the 600 s budget
