@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from triage.heads._abstain import coverage_at, risk_coverage
+from triage.heads._choice import resampling_counts, weighted_macro_f1
 
 ECE_BINS = 10
 Figures = dict[str, np.ndarray]
@@ -52,20 +53,11 @@ def figures(s: HeadScores, weights: np.ndarray) -> Figures:
     """Accuracy, macro-F1, top-3, answered share, precision when answered and ECE, one value per weight row."""
     w = np.atleast_2d(np.asarray(weights, dtype=float))
     total = w.sum(axis=1)
-    n_classes = len(s.classes)
-    pred = np.zeros((len(s), n_classes))
-    pred[np.arange(len(s)), s.pred_idx] = 1.0
-    true = np.zeros((len(s), n_classes))
-    seen = s.y_idx >= 0
-    true[np.flatnonzero(seen), s.y_idx[seen]] = 1.0
-    tp, pred_n, true_n = w @ (pred * true), w @ pred, w @ true
-    denom = pred_n + true_n
-    f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
     answered = w @ s.answered.astype(float)
     hit_answered = w @ (s.answered & s.correct).astype(float)
     return {
         "accuracy": (w @ s.correct.astype(float)) / total,
-        "macro_f1": f1.mean(axis=1) if n_classes else np.zeros(len(w)),
+        "macro_f1": weighted_macro_f1(s.pred_idx, s.y_idx, len(s.classes), w),
         "top3_accuracy": (w @ s.top3.astype(float)) / total,
         "threshold_coverage": answered / total,
         "threshold_precision": np.divide(hit_answered, answered, out=np.full_like(answered, np.nan),
@@ -140,18 +132,12 @@ def hit_figures(hits: np.ndarray, weights: np.ndarray, name: str = "recall") -> 
     return {name: (w @ np.asarray(hits, dtype=float)) / w.sum(axis=1)}
 
 
-def bootstrap_weights(n: int, resamples: int = 1000, seed: int = 0) -> np.ndarray:
-    """Resampling counts (resamples × n): row b says how often each ticket is drawn in resample b."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)
-
-
 def paired_differences(champion: Callable[[np.ndarray], Figures], challenger: Callable[[np.ndarray], Figures],
                        n: int, resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, dict[str, Any]]:
     """challenger − champion per metric, with a percentile bootstrap interval over the same resampled tickets."""
     ones = np.ones(n)
     base, new = champion(ones), challenger(ones)
-    w = bootstrap_weights(n, resamples, seed)
+    w = resampling_counts(n, resamples, seed)
     base_b, new_b = champion(w), challenger(w)
     tail = (1 - level) / 2 * 100
     out = {}

@@ -29,6 +29,7 @@ from triage._history import order_times
 from triage.errors import DataError
 from triage.heads import Features, LabelHead
 from triage.heads._abstain import risk_coverage
+from triage.heads._choice import reads_tuned
 from triage.settings import Settings
 
 console = Console(stderr=True)
@@ -203,7 +204,7 @@ def train(paths: list[Path], out: Path, *, mapping: ColumnMapping | None = None,
 def drop_unused_tuning(heads: dict[str, Any], tuning: LabelTuning | None, facts: dict[str, Any],
                        extra_dirs: dict[str, Path]) -> dict[str, Any]:
     """Leave the tuned embedder out of the bundle when no head chose it: serving would embed twice for nothing."""
-    if tuning is None or any(getattr(h, "dense_source_", None) == "tuned" for h in heads.values()):
+    if tuning is None or any(reads_tuned(getattr(h, "dense_source_", "base")) for h in heads.values()):
         return facts
     shutil.rmtree(extra_dirs.pop(LABEL_EMBEDDER), ignore_errors=True)
     return {**facts, "used": False, "reason": "no label head measured better on the tuned embeddings"}

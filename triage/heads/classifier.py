@@ -29,6 +29,7 @@ from triage.heads._abstain import (
     fit_temperature,
     risk_coverage,
 )
+from triage.heads._choice import SOURCES, clearly_better, reads_tuned
 from triage.heads._features import FeatureKind, lexical_union, shared_transform
 from triage.heads.base import Features, label_result
 from triage.results import LabelResult, Slot
@@ -49,10 +50,11 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
     ones less, so one fixed setting does not fit every team.
 
     `embeddings` says which dense block the head reads when the features carry a second one tuned on
-    the team's labels (`Features.tuned`): "base", "tuned", or "auto" — both are tried in the search
-    and the better out-of-fold macro-F1 wins. Tuned embeddings are optimistic on the tickets they
-    were tuned on, so `fit(..., honest=mask)` names the rows the tuning never saw: the choice, the
-    temperature and the abstain threshold of a tuned head are measured on those rows only.
+    the team's labels (`Features.tuned`): "base", "tuned", "both" (side by side), or "auto" — all three
+    are searched and "both" is kept unless one block alone clearly beats it (`triage.heads._choice`).
+    Tuned embeddings are optimistic on the tickets they were tuned on, so `fit(..., honest=mask)` names
+    the rows the tuning never saw: the choice, the temperature and the abstain threshold of a head that
+    reads the tuned block are measured on those rows only.
     """
 
     def __init__(self, target: str = "label", features: FeatureKind = "hybrid",
@@ -81,23 +83,30 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         return lexical, self._dense(X, getattr(self, "dense_source_", "base"))
 
     def _dense(self, X: Features, source: str) -> np.ndarray | None:
+        """The dense block of `source`: the shared embedder's, the tuned one's, or both side by side."""
         if self.features not in ("dense", "hybrid"):
             return None
-        if source != "tuned":
+        if not reads_tuned(source):
             return X.dense
         if X.tuned is None:
             raise NotTrainedError(f"head '{self.target}' reads the embedder tuned on the team's labels, and these "
                                   "features carry none: load the bundle with open_triage/load_triage, which "
                                   "embed with its label_embedder too")
-        return X.tuned
+        if source == "tuned":
+            return X.tuned
+        return np.hstack([X.dense, X.tuned]) / np.sqrt(2.0)  # unit rows again, as each block's are
 
     def _sources(self, X: Features) -> list[str]:
-        """The dense blocks the search tries: the shared embedder's, the tuned one's, or both."""
+        """The dense blocks the search tries: the shared embedder's, the tuned one's, both, or all three."""
+        if self.embeddings not in (*SOURCES, "auto"):
+            raise ValueError(f"head '{self.target}': embeddings must be one of {', '.join(SOURCES)} or auto, "
+                             f"not {self.embeddings!r}")
         if self.features == "lexical" or self.embeddings == "base" or X.tuned is None:
-            if self.embeddings == "tuned" and self.features != "lexical":
-                raise ValueError(f"head '{self.target}': embeddings='tuned' but the features carry no tuned block")
+            if reads_tuned(self.embeddings) and self.features != "lexical":
+                raise ValueError(f"head '{self.target}': embeddings='{self.embeddings}' but the features carry "
+                                 "no tuned block")
             return ["base"]
-        return ["tuned"] if self.embeddings == "tuned" else ["base", "tuned"]
+        return [self.embeddings] if self.embeddings != "auto" else ["both", "base", "tuned"]
 
     @staticmethod
     def _join(lexical: Any, dense: np.ndarray | None, weight: float) -> Any:
@@ -129,7 +138,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         # out-of-fold models below only refit the linear layer: 5x faster than refitting n-grams per fold.
         self._fit_features(X)
         matrix, oof = self._search(X, y_idx, fair)
-        keep = fair if self.dense_source_ == "tuned" else np.ones(len(y), bool)  # calibrate where it is honest
+        keep = fair if reads_tuned(self.dense_source_) else np.ones(len(y), bool)  # calibrate where it is honest
         self.calibrated_on_ = int(keep.sum())
         self._calibrate(self._refine(oof, X, y_idx, rows, **context)[keep], y_idx[keep])
         self.n_train_ = len(y)
@@ -176,13 +185,14 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         """Pick (dense block, alpha, dense weight) by out-of-fold macro-F1; keep the winner's OOF for calibration.
 
         With a tuned block in the running, every candidate is scored on the `fair` rows only (those the
-        tuning never saw), so the shared embedder and the tuned one are compared on the same tickets.
+        tuning never saw), so the shared embedder and the tuned one are compared on the same tickets, and
+        the tuned block wins only when it clearly does (`triage.heads._choice`).
         """
         self.dense_source_ = "base"
         lexical, _ = self._blocks(X)
         sources = self._sources(X)
         scored = fair if "tuned" in sources else np.ones(len(y_idx), bool)
-        best: tuple[float, Any, np.ndarray] | None = None
+        best: dict[str, tuple[float, Any, np.ndarray, float, float]] = {}
         self.search_ = []
         for source in sources:
             dense = self._dense(X, source)
@@ -193,12 +203,30 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
                                        labels=np.arange(len(self.classes_)), zero_division=0))
                 self.search_.append({"embeddings": source, "alpha": alpha, "dense_weight": weight,
                                      "oof_macro_f1": round(score, 4)})
-                if best is None or score > best[0]:
-                    best = (score, matrix, oof)
-                    self.alpha_, self.dense_weight_, self.dense_source_ = alpha, weight, source
-        assert best is not None
-        self.selected_: dict[str, Any] = {"embeddings": self.dense_source_}  # a refit on more data keeps it
-        return best[1], best[2]
+                if source not in best or score > best[source][0]:
+                    best[source] = (score, matrix, oof, alpha, weight)
+        source = self._choose_source(best, y_idx, scored)
+        _, matrix, oof, self.alpha_, self.dense_weight_ = best[source]
+        self.dense_source_ = source
+        self.selected_: dict[str, Any] = {"embeddings": source}  # a refit on more data keeps it
+        return matrix, oof
+
+    def _choose_source(self, best: dict[str, tuple[float, Any, np.ndarray, float, float]], y_idx: np.ndarray,
+                       scored: np.ndarray) -> str:
+        """Both blocks side by side, unless one block alone clearly beats them (`triage.heads._choice`)."""
+        self.tuned_evidence_: dict[str, dict[str, float]] | None = None
+        if len(best) == 1:
+            return next(iter(best))
+        y, n = y_idx[scored], len(self.classes_)
+        incumbent = best["both"][2][scored].argmax(axis=1)
+        self.tuned_evidence_ = {}
+        chosen, gain = "both", 0.0
+        for alone in ("base", "tuned"):
+            wins, self.tuned_evidence_[alone] = clearly_better(best[alone][2][scored].argmax(axis=1), incumbent,
+                                                               y, n, self.random_state)
+            if wins and self.tuned_evidence_[alone]["gain"] > gain:
+                chosen, gain = alone, self.tuned_evidence_[alone]["gain"]
+        return chosen
 
     def _folds(self, y_idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """One set of folds per fit, so every out-of-fold prediction of a head is comparable."""
@@ -248,6 +276,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
                 "oof_coverage": round(float(self.oof_coverage_), 4), "temperature": self.temperature_,
                 "features": self.features, "alpha": self.alpha_, "dense_weight": self.dense_weight_,
                 "embeddings": getattr(self, "dense_source_", "base"),
+                "tuned_evidence": getattr(self, "tuned_evidence_", None),
                 "calibrated_on": getattr(self, "calibrated_on_", self.n_train_),
                 "search": self.search_, "n_train": self.n_train_, "dropped_classes": self.dropped_classes_,
                 "abstain": self.abstain_.as_dict() if hasattr(self, "abstain_") else None}
