@@ -3,8 +3,9 @@
 Tuning the embedder on the team's labels (`training.finetune`) buys the dense features the most on
 small sets, but heads calibrated on tickets the embedder was tuned on are over-confident. So the
 tuning sees only a part of the training tickets (`tune_share`, stratified); the heads are fitted on
-all of them and choose between the shared and the tuned embeddings, and set their temperature and
-abstain threshold, by out-of-fold predictions on the rest — tickets neither the tuning nor the fold
+all of them and read the shared and the tuned embeddings side by side unless one block alone clearly
+wins (`triage.heads._choice`), and set their temperature and abstain threshold, by out-of-fold
+predictions on the rest — tickets neither the tuning nor the fold
 model saw (`LabelHead.fit(..., honest=mask)`).
 
 The tuned model serves the label heads only (`label_embedder/` in the bundle, run through ONNX

@@ -135,3 +135,15 @@ def test_tune_split_is_stratified_and_a_share() -> None:
     seen = tune_split(y, 0.5, seed=0)
     assert len(seen) == 50 and (y[seen] == "a").sum() == 30
     assert len(set(seen.tolist())) == 50
+
+
+def test_both_blocks_asked_for_by_name_are_judged_and_calibrated_on_the_honest_rows() -> None:
+    texts, y, base = _blocks(base_signal=0.6)
+    seen = tune_split(y, 0.5, seed=0)
+    honest = np.ones(len(y), bool)
+    honest[seen] = False
+    X = Features(texts, base.astype(np.float32), tuned=base[::-1].copy().astype(np.float32))
+    head = LabelHead(features="dense", cv=3, embeddings="both").fit(X, y, honest=honest)
+    assert head.dense_source_ == "both" and head.calibrated_on_ == int(honest.sum())
+    with pytest.raises(ValueError, match="embeddings must be one of"):
+        LabelHead(features="dense", embeddings="tunned").fit(X, y)

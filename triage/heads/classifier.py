@@ -191,7 +191,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         self.dense_source_ = "base"
         lexical, _ = self._blocks(X)
         sources = self._sources(X)
-        scored = fair if "tuned" in sources else np.ones(len(y_idx), bool)
+        scored = fair if any(reads_tuned(s) for s in sources) else np.ones(len(y_idx), bool)
         best: dict[str, tuple[float, Any, np.ndarray, float, float]] = {}
         self.search_ = []
         for source in sources:
