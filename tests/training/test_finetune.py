@@ -66,7 +66,7 @@ def test_tuned_label_embedder_travels_with_the_bundle(tmp_path: Path, cache_dir:
     facts = manifest["label_embedder"]
     folder = result.bundle / "label_embedder"
     head = json.loads((result.bundle / "manifest.json").read_text(encoding="utf-8"))["heads"]["category"]
-    assert head["embeddings"] in ("base", "tuned")
+    assert head["embeddings"] in ("base", "tuned", "both")  # both: the shared and the tuned block side by side
     assert {r["embeddings"] for r in head["search"]} == {head["embeddings"]}  # the refit kept the chosen block
     if head["embeddings"] == "base":  # no head chose the tuned block: the bundle does not carry (or run) it
         assert not facts["used"] and not folder.exists()
@@ -101,6 +101,8 @@ def test_a_tuned_embedder_no_head_chose_is_left_out_of_the_bundle(tmp_path: Path
     chose = {"category": SimpleNamespace(dense_source_="tuned"), "priority": SimpleNamespace(dense_source_="base")}
     dirs = {LABEL_EMBEDDER: folder}
     assert drop_unused_tuning(chose, tuning, facts, dirs) == facts and folder.is_dir()  # type: ignore[arg-type]
+    side_by_side = {"category": SimpleNamespace(dense_source_="both")}  # reads the tuned block too: keep it
+    assert drop_unused_tuning(side_by_side, tuning, facts, dirs) == facts and folder.is_dir()  # type: ignore[arg-type]
     none = {"category": SimpleNamespace(dense_source_="base"), "completeness": SimpleNamespace()}
     left = drop_unused_tuning(none, tuning, facts, dirs)  # type: ignore[arg-type]
     assert not left["used"] and "no label head" in left["reason"] and not folder.exists() and not dirs
