@@ -94,7 +94,9 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
                                   "embed with its label_embedder too")
         if source == "tuned":
             return X.tuned
-        return np.hstack([X.dense, X.tuned]) / np.sqrt(2.0)  # unit rows again, as each block's are
+        if "dense:both" not in X.memo:  # once per batch however many heads read it
+            X.memo["dense:both"] = np.hstack([X.dense, X.tuned]) / np.sqrt(2.0)  # unit rows, as each block's
+        return X.memo["dense:both"]  # type: ignore[no-any-return]
 
     def _sources(self, X: Features) -> list[str]:
         """The dense blocks the search tries: the shared embedder's, the tuned one's, both, or all three."""
@@ -192,7 +194,7 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
         lexical, _ = self._blocks(X)
         sources = self._sources(X)
         scored = fair if any(reads_tuned(s) for s in sources) else np.ones(len(y_idx), bool)
-        best: dict[str, tuple[float, Any, np.ndarray, float, float]] = {}
+        best: dict[str, tuple[float, np.ndarray, float, float]] = {}  # per block: score, OOF, alpha, weight
         self.search_ = []
         for source in sources:
             dense = self._dense(X, source)
@@ -204,25 +206,25 @@ class LabelHead(BaseEstimator):  # type: ignore[misc]
                 self.search_.append({"embeddings": source, "alpha": alpha, "dense_weight": weight,
                                      "oof_macro_f1": round(score, 4)})
                 if source not in best or score > best[source][0]:
-                    best[source] = (score, matrix, oof, alpha, weight)
+                    best[source] = (score, oof, alpha, weight)
         source = self._choose_source(best, y_idx, scored)
-        _, matrix, oof, self.alpha_, self.dense_weight_ = best[source]
+        _, oof, self.alpha_, self.dense_weight_ = best[source]
         self.dense_source_ = source
         self.selected_: dict[str, Any] = {"embeddings": source}  # a refit on more data keeps it
-        return matrix, oof
+        return self._join(lexical, self._dense(X, source), self.dense_weight_), oof
 
-    def _choose_source(self, best: dict[str, tuple[float, Any, np.ndarray, float, float]], y_idx: np.ndarray,
+    def _choose_source(self, best: dict[str, tuple[float, np.ndarray, float, float]], y_idx: np.ndarray,
                        scored: np.ndarray) -> str:
         """Both blocks side by side, unless one block alone clearly beats them (`triage.heads._choice`)."""
         self.tuned_evidence_: dict[str, dict[str, float]] | None = None
         if len(best) == 1:
             return next(iter(best))
         y, n = y_idx[scored], len(self.classes_)
-        incumbent = best["both"][2][scored].argmax(axis=1)
+        incumbent = best["both"][1][scored].argmax(axis=1)
         self.tuned_evidence_ = {}
         chosen, gain = "both", 0.0
         for alone in ("base", "tuned"):
-            wins, self.tuned_evidence_[alone] = clearly_better(best[alone][2][scored].argmax(axis=1), incumbent,
+            wins, self.tuned_evidence_[alone] = clearly_better(best[alone][1][scored].argmax(axis=1), incumbent,
                                                                y, n, self.random_state)
             if wins and self.tuned_evidence_[alone]["gain"] > gain:
                 chosen, gain = alone, self.tuned_evidence_[alone]["gain"]
