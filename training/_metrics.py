@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from triage._bootstrap import BOOTSTRAP, LEVEL, resampling_counts
 from triage.heads._abstain import coverage_at, risk_coverage
-from triage.heads._choice import resampling_counts, weighted_macro_f1
+from triage.heads._choice import weighted_macro_f1
 
 ECE_BINS = 10
 Figures = dict[str, np.ndarray]
@@ -133,7 +134,8 @@ def hit_figures(hits: np.ndarray, weights: np.ndarray, name: str = "recall") -> 
 
 
 def paired_differences(champion: Callable[[np.ndarray], Figures], challenger: Callable[[np.ndarray], Figures],
-                       n: int, resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, dict[str, Any]]:
+                       n: int, resamples: int = BOOTSTRAP, seed: int = 0,
+                       level: float = LEVEL) -> dict[str, dict[str, Any]]:
     """challenger − champion per metric, with a percentile bootstrap interval over the same resampled tickets."""
     ones = np.ones(n)
     base, new = champion(ones), challenger(ones)

@@ -6,10 +6,10 @@ fused score and its gap to the query's best; the rows of all training queries, l
 go through `choose`: the fused score alone (a calibration of the untuned ranking), logistic regression
 or gradient boosting, each scored out of fold (grouped by query, so a query never helps rank itself),
 and a learned model replaces the fused order only if it gains at least `MARGIN` MRR there **and** the
-gain holds up under a paired bootstrap over the queries (its lower 95% bound is above zero): with a
-few dozen links, +0.02 MRR is less than one query's worth, and a model chosen on that is as likely to
-lose on later tickets as to win (Hadoop: 27 training links, +0.023 out of fold, −0.025 recall@10 on the
-later half). Its probability is Platt-calibrated on those out-of-fold scores.
+gain holds up under a paired bootstrap over the queries (`triage._bootstrap`: its lower 95% bound is
+above zero): with a few dozen links, +0.02 MRR is less than one query's worth, and a model chosen on
+that is as likely to lose on later tickets as to win (Hadoop: 27 training links, +0.023 out of fold,
+−0.025 recall@10 on the later half). Its probability is Platt-calibrated on those out-of-fold scores.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+
+from triage._bootstrap import mean_gain_lower_bound
 
 FOLDS = 3
 MARGIN = 0.02  # out-of-fold MRR a learned model must gain over the fused order to replace it (noise: ~0.015)
@@ -102,11 +104,7 @@ def clearly_better(learned: np.ndarray, fused: np.ndarray, queries: int) -> bool
     """`MARGIN` more MRR, and a paired bootstrap's lower 95% bound of the gain above zero."""
     gain = np.zeros(max(queries, 1))
     gain[: len(learned)] = learned - fused
-    if gain.mean() < MARGIN:
-        return False
-    rng = np.random.default_rng(0)
-    means = gain[rng.integers(0, len(gain), (BOOTSTRAP, len(gain)))].mean(axis=1)
-    return bool(np.quantile(means, 0.025) > 0)
+    return bool(gain.mean() >= MARGIN and mean_gain_lower_bound(gain, BOOTSTRAP) > 0)
 
 
 def out_of_fold(name: str, data: Training) -> np.ndarray:

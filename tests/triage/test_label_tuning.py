@@ -9,9 +9,10 @@ import pytest
 from sklearn.metrics import f1_score
 
 from training.label_tuning import MIN_LABELLED, MIN_PER_CLASS, should_tune, tune_split
+from triage._bootstrap import resampling_counts
 from triage.errors import NotTrainedError
 from triage.heads import Features, LabelHead
-from triage.heads._choice import SOURCES, clearly_better, reads_tuned, resampling_counts, weighted_macro_f1
+from triage.heads._choice import SOURCES, clearly_better, reads_tuned, weighted_macro_f1
 
 
 def _blocks(n: int = 300, seed: int = 0, base_signal: float = 1.3) -> tuple[list[str], np.ndarray, np.ndarray]:

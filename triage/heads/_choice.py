@@ -9,7 +9,7 @@ queue 0.409, priority 0.465, type 0.744 there — never more than 0.1 below the 
 queue and type, 1.7 below the tuned one on priority (BENCHMARKS.md) — and need no noisy choice, so
 they are the incumbent, and, as with the learned rankers
 (`triage._ranking`), one block alone replaces them only if its gain holds up under a paired bootstrap
-over the judged rows: the lower 95% bound of the macro-F1 gain is above zero.
+over the judged rows (`triage._bootstrap`): the lower 95% bound of the macro-F1 gain is above zero.
 
 Macro-F1 is written as weighted sums over tickets, so one matrix product gives it for every bootstrap
 resample at once; `training._metrics` reports with this same function.
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from triage._bootstrap import lower_bound, resampling_counts
+
 SOURCES = ("base", "tuned", "both")  # the shared embedder's block, the tuned one's, both side by side
-BOOTSTRAP = 1_000  # paired resamples of the judged rows
-LEVEL = 0.95
 
 
 def reads_tuned(source: str) -> bool:
@@ -48,12 +48,6 @@ def weighted_macro_f1(pred_idx: np.ndarray, y_idx: np.ndarray, n_classes: int, w
     return f1.mean(axis=1)  # type: ignore[no-any-return]
 
 
-def resampling_counts(n: int, resamples: int = BOOTSTRAP, seed: int = 0) -> np.ndarray:
-    """Resampling counts (resamples × n): row b says how often each ticket is drawn in resample b."""
-    rng = np.random.default_rng(seed)
-    return rng.multinomial(n, np.full(n, 1.0 / n), size=resamples).astype(float)
-
-
 def clearly_better(challenger: np.ndarray, incumbent: np.ndarray, y_idx: np.ndarray, n_classes: int,
                    seed: int = 0) -> tuple[bool, dict[str, float]]:
     """Whether `challenger`'s predictions beat `incumbent`'s in macro-F1 beyond resampling noise.
@@ -67,5 +61,5 @@ def clearly_better(challenger: np.ndarray, incumbent: np.ndarray, y_idx: np.ndar
                  - weighted_macro_f1(incumbent, y_idx, n_classes, ones)[0])
     w = resampling_counts(len(y_idx), seed=seed)
     gains = weighted_macro_f1(challenger, y_idx, n_classes, w) - weighted_macro_f1(incumbent, y_idx, n_classes, w)
-    low = float(np.quantile(gains, (1 - LEVEL) / 2))
+    low = lower_bound(gains)
     return bool(gain > 0 and low > 0), {"gain": round(gain, 4), "low": round(low, 4)}
