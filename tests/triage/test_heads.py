@@ -7,6 +7,7 @@ from sklearn.base import clone
 from triage.errors import NotTrainedError
 from triage.heads import Features, LabelHead
 from triage.heads._abstain import apply_temperature, choose_threshold, fit_temperature
+from triage.heads._features import shared_transform
 
 
 def toy(n: int = 240, seed: int = 0) -> tuple[Features, np.ndarray]:
@@ -122,3 +123,49 @@ def test_heads_fitted_on_the_same_texts_share_one_tfidf_transform() -> None:
     # sharing changes nothing: each head alone on a fresh batch gives the same probabilities
     for head, probs in zip((a, b, c), shared, strict=True):
         np.testing.assert_allclose(head.predict_proba(test.subset(range(60))), probs)
+
+
+class _GuessingHead(LabelHead):
+    """A head whose own out-of-fold view is a guess, so only the n-gram regression can help."""
+
+    def _search(self, X: Features, y_idx: np.ndarray, fair: np.ndarray) -> tuple[object, np.ndarray]:
+        matrix, oof = super()._search(X, y_idx, fair)
+        rng = np.random.default_rng(1)
+        return matrix, rng.dirichlet(np.ones(oof.shape[1]), size=len(oof))
+
+
+def test_lexical_mix_is_chosen_out_of_fold_and_used_in_prediction() -> None:
+    X, y = toy()
+    head = _GuessingHead(target="category", features="hybrid", cv=3, lexical_share=(0.25, 0.75)).fit(X, y)
+    scores = {row["lexical_share"]: row["oof_macro_f1"] for row in head.lexical_search_}
+    assert set(scores) == {0.0, 0.25, 0.75}
+    assert head.lexical_share_ == max(scores, key=scores.__getitem__) > 0
+    assert scores[head.lexical_share_] > scores[0.0] + 0.3  # the words rescue a guessing head
+    test = X.subset(list(range(10)))
+    alone = np.zeros((10, len(head.classes_)))
+    alone[:, head.model_.classes_] = head.model_.predict_proba(head._matrix(test))
+    assert head.lexical_model_ is not None
+    words = head.lexical_model_.predict_proba(shared_transform(head.lexical_, test))
+    np.testing.assert_allclose(head._linear_proba(test), (1 - head.lexical_share_) * alone
+                               + head.lexical_share_ * words)
+    assert head.summary()["lexical_share"] == head.lexical_share_
+
+
+def test_no_lexical_mix_when_off_or_without_words() -> None:
+    X, y = toy()
+    for head in (LabelHead(target="category", cv=3, lexical_share=0.0), LabelHead(target="category", cv=3,
+                                                                                   features="dense")):
+        head.fit(X, y)
+        assert head.lexical_share_ == 0.0 and head.lexical_model_ is None and head.lexical_search_ == []
+        full = np.zeros((len(y), len(head.classes_)))
+        full[:, head.model_.classes_] = head.model_.predict_proba(head._matrix(X))
+        np.testing.assert_allclose(head._linear_proba(X), full)
+
+
+def test_bundles_from_before_the_lexical_mix_still_predict() -> None:
+    X, y = toy()
+    head = LabelHead(target="category", cv=3).fit(X, y)
+    for name in ("lexical_share_", "lexical_model_", "lexical_search_"):
+        delattr(head, name)
+    assert (head.predict(X) == y).mean() > 0.9
+    assert head.summary()["lexical_share"] == 0.0

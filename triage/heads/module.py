@@ -61,6 +61,7 @@ class ModuleHead(LabelHead):
                          min_class_size=min_class_size, max_features=max_features, random_state=random_state,
                          min_coverage=min_coverage)
         self.embeddings = "base"  # the neighbours and their evidence read the shared embedder's vectors
+        self.lexical_share = 0.0  # the neighbours' vote is this head's second view
         self.knn_k = knn_k
         self.knn_tau = knn_tau
         self.knn_weight = knn_weight
