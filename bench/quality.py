@@ -1,9 +1,12 @@
 """Classification quality on real data against the TF-IDF + logistic-regression baseline.
 
 Same split as the baseline in ../shared/datasets/README.md (75/25 stratified, seed 0).
-For each target: the baseline, then our head with dense, lexical and hybrid features.
+For each target: the baseline, then our head with dense, lexical and hybrid features, and the hybrid head
+without its n-gram-only mix (`lexical_share=0`) to show what the mix adds. `--hybrid-only` runs just the
+baselines and the two hybrid heads.
 
     python bench/quality.py --embedder e5-small --out bench/results/quality.json
+    python bench/quality.py --hybrid-only --out bench/results/quality_lexical_mix.json
 """
 
 from __future__ import annotations
@@ -47,8 +50,9 @@ def baseline(texts: np.ndarray, y: np.ndarray, tr: np.ndarray, te: np.ndarray, b
     return head_metrics(lr.classes_.astype(object), probs, y[te], 1.01, 0.9)
 
 
-def ours(feats: Features, y: np.ndarray, tr: np.ndarray, te: np.ndarray, kind: str) -> dict[str, Any]:
-    head = LabelHead(target="t", features=kind).fit(feats.subset(tr), y[tr])  # type: ignore[arg-type]
+def ours(feats: Features, y: np.ndarray, tr: np.ndarray, te: np.ndarray, kind: str,
+         **params: Any) -> dict[str, Any]:
+    head = LabelHead(target="t", features=kind, **params).fit(feats.subset(tr), y[tr])  # type: ignore[arg-type]
     return head_metrics(head.classes_, head.predict_proba(feats.subset(te)), y[te], head.threshold_, 0.9)
 
 
@@ -56,6 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--embedder", default="e5-small")
     ap.add_argument("--out", type=Path, default=Path("bench/results/quality.json"))
+    ap.add_argument("--hybrid-only", action="store_true", help="skip the dense-only and lexical-only heads")
     args = ap.parse_args()
     require_datasets("tickets-multilang", "rutube-support-ru")
     settings = Settings(embedder=args.embedder)
@@ -72,7 +77,8 @@ def main() -> None:
             runs = {"baseline tfidf+LR": partial(baseline, texts, y, tr, te, False),
                     "baseline tfidf+LR balanced": partial(baseline, texts, y, tr, te, True),
                     **{f"ours {kind}": partial(ours, feats, y, tr, te, kind)
-                       for kind in ("dense", "lexical", "hybrid")}}
+                       for kind in (("hybrid",) if args.hybrid_only else ("dense", "lexical", "hybrid"))},
+                    "ours hybrid, no lexical mix": partial(ours, feats, y, tr, te, "hybrid", lexical_share=0.0)}
             for method, run in runs.items():
                 t0 = time.perf_counter()
                 m = run()
